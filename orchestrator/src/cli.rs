@@ -1,0 +1,143 @@
+//! The command line: parse arguments and environment, run, map to an exit code.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::driver::{self, BuildOptions};
+use crate::profile::Profile;
+use crate::report::{self, MessageFormat, Verbosity};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orchestrator",
+    version,
+    about = "Build Cargo workspaces, recompiling only what a change requires"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build every member of the workspace with rustc, in parallel, pipelined.
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Path to the workspace's (or a member's) Cargo.toml [default: found
+    /// by walking up from the current directory]
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Directory for all generated artifacts [default: <workspace>/target/orchestrator]
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Build with the release profile (opt-level 3, no incremental)
+    #[arg(short = 'r', long)]
+    release: bool,
+    /// Number of parallel jobs [default: available cores]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Print only errors
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print fresh crates and the rustc command lines
+    #[arg(short, long)]
+    verbose: bool,
+    /// Output format: human-readable, or one JSON object per line on stdout
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
+    /// Coloring of human output and compiler diagnostics
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::Build(args) => build(args),
+    }
+}
+
+fn build(args: BuildArgs) -> i32 {
+    let tty = std::io::stderr().is_terminal();
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let mut reporter = report::reporter(args.message_format, verbosity, color, tty);
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            let error = crate::Error::io("read the current directory", &PathBuf::from("."), e);
+            reporter.error(&error);
+            return error.exit_code();
+        }
+    };
+    let options = BuildOptions {
+        cwd,
+        manifest_path: args.manifest_path,
+        target_dir: args.target_dir,
+        profile: if args.release {
+            Profile::Release
+        } else {
+            Profile::Dev
+        },
+        jobs: args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
+        color,
+        rustc: std::env::var_os("RUSTC").filter(|v| !v.is_empty()),
+        rustflags: rustflags(),
+        cargo: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
+    };
+    match driver::build(&options, reporter.as_mut()) {
+        Ok(_) => 0,
+        Err(error) => {
+            reporter.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// `CARGO_ENCODED_RUSTFLAGS` (0x1f-separated) wins over `RUSTFLAGS`
+/// (whitespace-separated), as in cargo.
+fn rustflags() -> Vec<String> {
+    if let Some(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return encoded.split('\x1f').map(str::to_owned).collect();
+    }
+    std::env::var("RUSTFLAGS")
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}

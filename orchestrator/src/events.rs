@@ -1,0 +1,107 @@
+//! What the coordinator tells reporters. Reporters turn these into terminal
+//! output or JSON; nothing else writes to the terminal.
+
+use std::time::Duration;
+
+use crate::graph::Unit;
+use crate::manifest::TargetKind;
+use crate::profile::Profile;
+
+/// How events name a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub crate_name: String,
+    pub package: String,
+    pub version: String,
+    pub kind: TargetKind,
+}
+
+impl UnitInfo {
+    pub fn new(unit: &Unit, version: &str) -> UnitInfo {
+        UnitInfo {
+            crate_name: unit.crate_name.clone(),
+            package: unit.package_name.clone(),
+            version: version.to_owned(),
+            kind: unit.kind,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.crate_name, self.kind.as_str())
+    }
+}
+
+/// The stage a running job is in, as far as rustc's notifications tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Parsing, expansion, type checking, MIR: until `.rmeta` is written.
+    FrontEnd,
+    /// LLVM code generation after the metadata is out (libraries).
+    Codegen,
+    /// A binary: front-end, codegen and link in one rustc run.
+    CompileAndLink,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::FrontEnd => "front-end",
+            Stage::Codegen => "codegen",
+            Stage::CompileAndLink => "front-end → link",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum BuildEvent {
+    /// Another build holds the target directory's lock; this one waits.
+    WaitingForLock,
+    BuildStarted {
+        units: usize,
+        to_compile: usize,
+        jobs: usize,
+        profile: Profile,
+        /// Sum of recorded durations of the units to compile, when all are known.
+        estimate: Option<Duration>,
+    },
+    Fresh {
+        unit: UnitInfo,
+    },
+    JobStarted {
+        unit: UnitInfo,
+        stage: Stage,
+        command: String,
+        estimate: Option<Duration>,
+    },
+    StageChanged {
+        unit: UnitInfo,
+        stage: Stage,
+        elapsed: Duration,
+    },
+    Diagnostic {
+        unit: UnitInfo,
+        level: String,
+        rendered: String,
+    },
+    JobFinished {
+        unit: UnitInfo,
+        duration: Duration,
+    },
+    JobFailed {
+        unit: UnitInfo,
+        duration: Duration,
+        message: String,
+    },
+    BuildFinished(BuildSummary),
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    pub success: bool,
+    pub compiled: usize,
+    pub fresh: usize,
+    /// Labels of units whose job failed.
+    pub failed: Vec<String>,
+    pub duration: Duration,
+    pub profile: Profile,
+}

@@ -1,0 +1,211 @@
+//! Stage 3: the [`Ledger`] — what each unit was last built from.
+//!
+//! One JSON file per unit under `<target>/<profile>/.ledger/`. An entry
+//! records content hashes of every file rustc read (from dep-info), the
+//! `env!` variables it read, the toolchain, the compile spec, and the output
+//! hashes of the dependencies it was compiled against.
+//!
+//! Invariants: an entry is written (atomically: temp file, fsync, rename)
+//! only after its rustc run succeeded, and removed before a rustc run
+//! starts, so a build killed at any moment leaves either a true entry or
+//! none. Nothing here stores an mtime or an absolute path inside the
+//! workspace.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub format: u32,
+    pub unit: String,
+    /// Hash of `rustc -vV`.
+    pub toolchain: String,
+    /// Hash of the unit's [`crate::rustc::CompileSpec`].
+    pub spec: String,
+    pub inputs: Vec<FileRecord>,
+    pub env: Vec<EnvRecord>,
+    pub deps: Vec<DepRecord>,
+    /// Hash of the main artifact this build produced.
+    pub output: String,
+    pub duration_ms: u64,
+    /// When `.rmeta` was ready, for libraries.
+    pub metadata_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Workspace-relative when inside the workspace.
+    pub path: PathBuf,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvRecord {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepRecord {
+    pub unit: String,
+    pub output: String,
+}
+
+/// The persisted entries of one profile.
+#[derive(Debug)]
+pub struct Ledger {
+    dir: PathBuf,
+    entries: HashMap<String, LedgerEntry>,
+}
+
+impl Ledger {
+    /// Load the entries for `units`; unreadable or foreign entries count as
+    /// absent (the unit is rebuilt), never as an error.
+    pub fn load(dir: &Path, units: &[String]) -> Ledger {
+        let entries = units
+            .par_iter()
+            .filter_map(|key| {
+                let text = std::fs::read(entry_path(dir, key)).ok()?;
+                let entry: LedgerEntry = serde_json::from_slice(&text).ok()?;
+                (entry.format == FORMAT && entry.unit == *key).then(|| (key.clone(), entry))
+            })
+            .collect();
+        Ledger {
+            dir: dir.to_path_buf(),
+            entries,
+        }
+    }
+
+    pub fn get(&self, unit: &str) -> Option<&LedgerEntry> {
+        self.entries.get(unit)
+    }
+
+    /// Forget a unit before rebuilding it: if the build dies mid-way, the
+    /// next one must not trust artifacts that may be half-written.
+    pub fn invalidate(&mut self, unit: &str) -> Result<()> {
+        self.entries.remove(unit);
+        let path = entry_path(&self.dir, unit);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove ledger entry", &path, e)),
+        }
+    }
+
+    /// Record a successful build.
+    pub fn record(&mut self, entry: LedgerEntry) -> Result<()> {
+        let path = entry_path(&self.dir, &entry.unit);
+        let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| Error::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&path, &bytes)?;
+        self.entries.insert(entry.unit.clone(), entry);
+        Ok(())
+    }
+
+    pub fn new_entry(unit: String) -> LedgerEntry {
+        LedgerEntry {
+            format: FORMAT,
+            unit,
+            toolchain: String::new(),
+            spec: String::new(),
+            inputs: Vec::new(),
+            env: Vec::new(),
+            deps: Vec::new(),
+            output: String::new(),
+            duration_ms: 0,
+            metadata_ms: None,
+        }
+    }
+}
+
+fn entry_path(dir: &Path, unit: &str) -> PathBuf {
+    dir.join(format!("{unit}.json"))
+}
+
+/// Write `bytes` to `path` so that readers see the old or the new content,
+/// never a mix: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("write", path, e)
+    })
+}
+
+/// blake3 of a file's content, hex.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Hash many files in parallel; `None` for a file that cannot be read.
+pub fn hash_files(paths: &[PathBuf]) -> HashMap<PathBuf, Option<String>> {
+    paths
+        .par_iter()
+        .map(|p| (p.clone(), hash_file(p).ok()))
+        .collect()
+}
+
+pub fn hash_str(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_invalidate_and_ignore_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut entry = Ledger::new_entry("a-1".into());
+        entry.output = "h".into();
+        let mut ledger = Ledger::load(dir.path(), &["a-1".into()]);
+        assert!(ledger.get("a-1").is_none());
+        ledger.record(entry.clone()).unwrap();
+        let ledger2 = Ledger::load(dir.path(), &["a-1".into()]);
+        assert_eq!(ledger2.get("a-1"), Some(&entry));
+        ledger.invalidate("a-1").unwrap();
+        assert!(
+            Ledger::load(dir.path(), &["a-1".into()])
+                .get("a-1")
+                .is_none()
+        );
+        std::fs::write(dir.path().join("a-1.json"), b"{not json").unwrap();
+        assert!(
+            Ledger::load(dir.path(), &["a-1".into()])
+                .get("a-1")
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! orchestrator: build Cargo workspaces with rustc, doing only the work a
+//! change requires.
+//!
+//! The build is a pipeline of stages, each handing a named type to the next:
+//!
+//! 1. [`manifest`]: root and member `Cargo.toml`s → [`manifest::Workspace`]
+//! 2. [`graph`]: packages → [`graph::CrateGraph`] of compilation units
+//! 3. [`rustc`]: units → path-free [`rustc::CompileSpec`]s and their invocations
+//! 4. [`ledger`]: what each unit was last built from → [`ledger::Ledger`]
+//! 5. [`plan`]: ledger vs. current content → [`plan::BuildPlan`] (fresh or
+//!    compile, with a [`plan::DirtyReason`])
+//! 6. [`execute`]: jobs on a rayon pool, pipelined on `.rmeta`, one
+//!    coordinator → [`events::BuildEvent`]s and an updated ledger
+//! 7. [`report`]: events → terminal (indicatif / plain lines) or JSON
+//!
+//! [`driver`] chains them for `orchestrator build`; [`cli`] is the command line.
+
+pub mod cli;
+pub mod driver;
+pub mod error;
+pub mod events;
+pub mod execute;
+pub mod graph;
+pub mod ledger;
+pub mod lock;
+pub mod manifest;
+pub mod paths;
+pub mod plan;
+pub mod profile;
+pub mod queue;
+pub mod report;
+pub mod rustc;
+
+pub use error::{Error, Result};

@@ -1,0 +1,273 @@
+//! Human output: indicatif bars on a terminal, one plain line per event otherwise.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Reporter, Verbosity};
+use crate::error::Error;
+use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo};
+
+pub struct Human {
+    verbosity: Verbosity,
+    color: bool,
+    bars: Option<Bars>,
+    warnings: HashMap<String, usize>,
+}
+
+/// One overall bar plus one line per running job.
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    jobs: HashMap<String, ProgressBar>,
+    /// Recorded durations of the jobs not finished yet, when all are known.
+    remaining: Option<Duration>,
+    estimates: HashMap<String, Duration>,
+    parallelism: u32,
+}
+
+impl Human {
+    pub fn new(verbosity: Verbosity, color: bool, tty: bool) -> Human {
+        let bars = (tty && verbosity > Verbosity::Quiet).then(|| Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            overall: ProgressBar::hidden(),
+            jobs: HashMap::new(),
+            remaining: None,
+            estimates: HashMap::new(),
+            parallelism: 1,
+        });
+        Human {
+            verbosity,
+            color,
+            bars,
+            warnings: HashMap::new(),
+        }
+    }
+
+    fn style(&self, style: Style) -> Style {
+        if self.color {
+            style.force_styling(true)
+        } else {
+            style.force_styling(false)
+        }
+    }
+
+    /// `   Compiling core_lib v0.1.0 (lib)`, cargo's right-aligned verbs.
+    fn status(&self, verb: &str, style: Style, rest: &str) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let verb = self.style(style.bold()).apply_to(format!("{verb:>12}"));
+        self.line(&format!("{verb} {rest}"));
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => bars.multi.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn raw(&self, text: &str) {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if !text.is_empty() {
+            self.line(text);
+        }
+    }
+
+    fn start_bars(&mut self, total: usize, jobs: usize, estimate: Option<Duration>) {
+        let Some(bars) = &mut self.bars else { return };
+        let style = ProgressStyle::with_template(
+            "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} crates  {elapsed}{msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let overall = bars.multi.add(ProgressBar::new(total as u64));
+        overall.set_style(style);
+        overall.set_prefix("Building");
+        overall.enable_steady_tick(Duration::from_millis(120));
+        bars.overall = overall;
+        bars.remaining = estimate;
+        bars.parallelism = jobs.max(1) as u32;
+        bars.update_eta();
+    }
+}
+
+impl Bars {
+    fn update_eta(&self) {
+        match self.remaining {
+            Some(left) => {
+                let eta = left / self.parallelism;
+                self.overall
+                    .set_message(format!("  ETA {:.1}s", eta.as_secs_f64()));
+            }
+            None => self.overall.set_message(""),
+        }
+    }
+
+    fn job_started(&mut self, unit: &UnitInfo, stage: Stage, estimate: Option<Duration>) {
+        let style = ProgressStyle::with_template("{prefix:>12.green} {msg} {elapsed:.dim}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(style);
+        bar.set_prefix("Compiling");
+        bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.jobs.insert(unit.label(), bar);
+        if let Some(estimate) = estimate {
+            self.estimates.insert(unit.label(), estimate);
+        }
+    }
+
+    fn job_ended(&mut self, unit: &UnitInfo) {
+        if let Some(bar) = self.jobs.remove(&unit.label()) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        if let (Some(left), Some(done)) = (self.remaining, self.estimates.remove(&unit.label())) {
+            self.remaining = Some(left.saturating_sub(done));
+        }
+        self.overall.inc(1);
+        self.update_eta();
+    }
+}
+
+impl Reporter for Human {
+    fn event(&mut self, event: &BuildEvent) {
+        match event {
+            BuildEvent::WaitingForLock => self.status(
+                "Blocking",
+                Style::new().cyan(),
+                "waiting for another build of this target directory to finish",
+            ),
+            BuildEvent::BuildStarted {
+                to_compile,
+                jobs,
+                estimate,
+                ..
+            } => {
+                if *to_compile > 0 {
+                    self.start_bars(*to_compile, *jobs, *estimate);
+                }
+            }
+            BuildEvent::Fresh { unit } => {
+                if self.verbosity == Verbosity::Verbose {
+                    self.status("Fresh", Style::new().green(), &describe(unit));
+                }
+            }
+            BuildEvent::JobStarted {
+                unit,
+                stage,
+                command,
+                estimate,
+            } => {
+                self.status("Compiling", Style::new().green(), &describe(unit));
+                if self.verbosity == Verbosity::Verbose {
+                    self.status("Running", Style::new().green(), &format!("`{command}`"));
+                }
+                if let Some(bars) = &mut self.bars {
+                    bars.job_started(unit, *stage, *estimate);
+                }
+            }
+            BuildEvent::StageChanged {
+                unit,
+                stage,
+                elapsed,
+            } => {
+                if let Some(bar) = self.bars.as_ref().and_then(|b| b.jobs.get(&unit.label())) {
+                    bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
+                } else if self.verbosity == Verbosity::Verbose {
+                    let rest = format!("{} metadata ready after {}", unit.label(), secs(*elapsed));
+                    self.status("Pipelined", Style::new().cyan(), &rest);
+                }
+            }
+            BuildEvent::Diagnostic {
+                unit,
+                level,
+                rendered,
+            } => {
+                if level == "warning" {
+                    if rendered.starts_with("warning: ") && rendered.contains("generated") {
+                        return; // rustc's own "N warnings emitted" summary
+                    }
+                    if self.verbosity == Verbosity::Quiet {
+                        return;
+                    }
+                    *self.warnings.entry(unit.label()).or_default() += 1;
+                }
+                self.raw(rendered);
+            }
+            BuildEvent::JobFinished { unit, duration } => {
+                if let Some(bars) = &mut self.bars {
+                    bars.job_ended(unit);
+                }
+                let mut rest = format!("{} in {}", unit.label(), secs(*duration));
+                if let Some(n) = self.warnings.get(&unit.label()) {
+                    rest.push_str(&format!(" ({n} warning{})", if *n == 1 { "" } else { "s" }));
+                }
+                self.status("Compiled", Style::new().green(), &rest);
+            }
+            BuildEvent::JobFailed { unit, message, .. } => {
+                if let Some(bars) = &mut self.bars {
+                    bars.job_ended(unit);
+                }
+                let error = self.style(Style::new().red().bold()).apply_to("error");
+                self.line(&format!(
+                    "{error}: could not compile `{}` ({}) due to the errors above ({message})",
+                    unit.crate_name,
+                    unit.kind.as_str()
+                ));
+            }
+            BuildEvent::BuildFinished(summary) => {
+                if let Some(bars) = &self.bars {
+                    bars.overall.finish_and_clear();
+                    let _ = bars.multi.clear();
+                }
+                self.summary(summary);
+            }
+        }
+    }
+
+    fn error(&mut self, error: &Error) {
+        if let Some(bars) = &self.bars {
+            let _ = bars.multi.clear();
+        }
+        let label = self.style(Style::new().red().bold()).apply_to("error");
+        self.line(&format!("{label}: {error}"));
+        if let Some(help) = error.help() {
+            let label = self.style(Style::new().cyan().bold()).apply_to("help");
+            self.line(&format!("  {label}: {help}"));
+        }
+    }
+}
+
+impl Human {
+    fn summary(&self, summary: &BuildSummary) {
+        if !summary.success {
+            return; // the error line follows from the CLI
+        }
+        let rest = format!(
+            "{} in {}: {} compiled, {} fresh",
+            summary.profile.description(),
+            secs(summary.duration),
+            summary.compiled,
+            summary.fresh
+        );
+        self.status("Finished", Style::new().green(), &rest);
+    }
+}
+
+fn describe(unit: &UnitInfo) -> String {
+    format!(
+        "{} v{} ({})",
+        unit.crate_name,
+        unit.version,
+        unit.kind.as_str()
+    )
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}

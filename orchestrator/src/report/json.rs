@@ -1,0 +1,125 @@
+//! `--message-format json`: one JSON object per line on stdout.
+//!
+//! This is a contract (README, "JSON messages"): fields are only ever added.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::Reporter;
+use crate::error::Error;
+use crate::events::{BuildEvent, UnitInfo};
+
+pub struct Json<W: Write> {
+    out: W,
+}
+
+impl Json<std::io::Stdout> {
+    pub fn stdout() -> Self {
+        Json {
+            out: std::io::stdout(),
+        }
+    }
+}
+
+impl<W: Write> Json<W> {
+    fn emit(&mut self, value: Value) {
+        // A closed stdout (`| head`) must not crash the build.
+        let _ = writeln!(self.out, "{value}");
+        let _ = self.out.flush();
+    }
+}
+
+fn unit_fields(reason: &str, unit: &UnitInfo) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("reason".into(), reason.into());
+    map.insert("crate".into(), unit.crate_name.clone().into());
+    map.insert("package".into(), unit.package.clone().into());
+    map.insert("kind".into(), unit.kind.as_str().into());
+    map
+}
+
+fn with(mut map: serde_json::Map<String, Value>, extra: Value) -> Value {
+    if let Value::Object(extra) = extra {
+        map.extend(extra);
+    }
+    Value::Object(map)
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl<W: Write> Reporter for Json<W> {
+    fn event(&mut self, event: &BuildEvent) {
+        let value = match event {
+            BuildEvent::WaitingForLock => json!({"reason": "waiting-for-lock"}),
+            BuildEvent::BuildStarted {
+                units,
+                to_compile,
+                jobs,
+                profile,
+                estimate,
+            } => json!({
+                "reason": "build-started",
+                "crates": units,
+                "to_compile": to_compile,
+                "jobs": jobs,
+                "profile": profile.name(),
+                "estimate_ms": estimate.map(ms),
+            }),
+            BuildEvent::Fresh { unit } => with(
+                unit_fields("crate-finished", unit),
+                json!({"action": "fresh", "duration_ms": 0}),
+            ),
+            BuildEvent::JobStarted { unit, .. } => {
+                with(unit_fields("crate-started", unit), json!({}))
+            }
+            BuildEvent::StageChanged {
+                unit,
+                stage,
+                elapsed,
+            } => with(
+                unit_fields("crate-stage", unit),
+                json!({"stage": stage.as_str(), "elapsed_ms": ms(*elapsed)}),
+            ),
+            BuildEvent::Diagnostic {
+                unit,
+                level,
+                rendered,
+            } => with(
+                unit_fields("compiler-message", unit),
+                json!({"level": level, "rendered": rendered}),
+            ),
+            BuildEvent::JobFinished { unit, duration } => with(
+                unit_fields("crate-finished", unit),
+                json!({"action": "compiled", "duration_ms": ms(*duration)}),
+            ),
+            BuildEvent::JobFailed {
+                unit,
+                duration,
+                message,
+            } => with(
+                unit_fields("crate-failed", unit),
+                json!({"duration_ms": ms(*duration), "message": message}),
+            ),
+            BuildEvent::BuildFinished(summary) => json!({
+                "reason": "build-finished",
+                "success": summary.success,
+                "compiled": summary.compiled,
+                "fresh": summary.fresh,
+                "failed": summary.failed,
+                "duration_ms": ms(summary.duration),
+            }),
+        };
+        self.emit(value);
+    }
+
+    fn error(&mut self, error: &Error) {
+        self.emit(json!({
+            "reason": "error",
+            "message": error.to_string(),
+            "help": error.help(),
+        }));
+    }
+}
