@@ -226,7 +226,7 @@ impl Cx<'_> {
     ) -> Result<Dependency> {
         let Some(table) = spec.as_table() else {
             return Err(self.unsupported(format!(
-                "the dependency `{name}` from a registry (crates.io) in `[{section}]`; only `path` dependencies are supported"
+                "the dependency `{name}` from a registry (crates.io) in `[{section}]` (only `path` dependencies are supported)"
             )));
         };
         let mut features = string_array(table.get("features")).ok_or_else(|| {
@@ -257,7 +257,7 @@ impl Cx<'_> {
             };
             let Some(ws_table) = ws_spec.as_table() else {
                 return Err(self.unsupported(format!(
-                        "the dependency `{name}` from a registry (crates.io), inherited from `[workspace.dependencies]`; only `path` dependencies are supported"
+                        "the dependency `{name}` from a registry (crates.io), inherited from `[workspace.dependencies]` (only `path` dependencies are supported)"
                     )));
             };
             features.extend(string_array(ws_table.get("features")).unwrap_or_default());
@@ -272,12 +272,12 @@ impl Cx<'_> {
         };
         if source.contains_key("git") {
             return Err(self.unsupported(format!(
-                "the dependency `{name}` from a git repository in `[{section}]`; only `path` dependencies are supported"
+                "the dependency `{name}` from a git repository in `[{section}]` (only `path` dependencies are supported)"
             )));
         }
         let Some(path) = source.get("path").and_then(Value::as_str) else {
             return Err(self.unsupported(format!(
-                "the dependency `{name}` from a registry in `[{section}]`; only `path` dependencies are supported"
+                "the dependency `{name}` from a registry in `[{section}]` (only `path` dependencies are supported)"
             )));
         };
         if optional {
