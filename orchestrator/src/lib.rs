@@ -15,6 +15,7 @@
 //!
 //! [`driver`] chains them for `orchestrator build`; [`cli`] is the command line.
 
+pub mod classify;
 pub mod cli;
 pub mod driver;
 pub mod error;

@@ -1,0 +1,219 @@
+//! Compare two versions of a crate, file by file and item by item.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::summary::{FileSummary, ItemSummary};
+use super::walk::CrateView;
+
+/// How far a change reaches, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeClass {
+    /// Comments and whitespace that move no token: outputs would be identical.
+    Cosmetic,
+    /// Only bodies no other crate can see: recompile the crate, relink dependents.
+    Codegen,
+    /// Something other crates can see: recompile the crate and its dependents.
+    Signature,
+}
+
+impl ChangeClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeClass::Cosmetic => "cosmetic",
+            ChangeClass::Codegen => "codegen",
+            ChangeClass::Signature => "signature",
+        }
+    }
+}
+
+impl fmt::Display for ChangeClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict for one crate, with the item-level cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub class: ChangeClass,
+    /// `trait Storage: method flush added`.
+    pub cause: String,
+    /// Workspace-relative file the cause is in, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl Classification {
+    pub fn new(class: ChangeClass, cause: impl Into<String>, file: Option<&Path>) -> Self {
+        Classification {
+            class,
+            cause: cause.into(),
+            file: file.map(Path::to_path_buf),
+        }
+    }
+
+    /// Keep the stronger of two verdicts (the first one found on a tie).
+    pub fn max(self, other: Classification) -> Classification {
+        if other.class > self.class {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Compare crate versions. `release` applies R6 (every body is interface).
+pub fn compare(old: &CrateView, new: &CrateView, release: bool) -> Classification {
+    if let Some(why) = new.unresolved.as_ref().or(old.unresolved.as_ref()) {
+        return Classification::new(ChangeClass::Signature, why.clone(), None);
+    }
+    for path in old.files.keys() {
+        if !new.files.contains_key(path) {
+            return Classification::new(ChangeClass::Signature, "module file removed", Some(path));
+        }
+    }
+    let mut verdict =
+        Classification::new(ChangeClass::Cosmetic, "comments or whitespace only", None);
+    for (path, new_file) in &new.files {
+        let Some(old_file) = old.files.get(path) else {
+            return Classification::new(ChangeClass::Signature, "module file added", Some(path));
+        };
+        if old_file.hash == new_file.hash {
+            continue;
+        }
+        let found = compare_files(&old_file.summary, &new_file.summary, release);
+        if let Some((class, cause)) = found {
+            let file_verdict = Classification::new(class, cause, Some(path));
+            if verdict.file.is_none() && verdict.class == ChangeClass::Cosmetic {
+                verdict = file_verdict;
+            } else {
+                verdict = verdict.max(file_verdict);
+            }
+            if verdict.class == ChangeClass::Signature {
+                return verdict;
+            }
+        } else if verdict.file.is_none() {
+            verdict.file = Some(path.clone());
+        }
+    }
+    verdict
+}
+
+/// `None`: the files are the same up to comments and whitespace (R1).
+pub fn compare_files(
+    old: &FileSummary,
+    new: &FileSummary,
+    release: bool,
+) -> Option<(ChangeClass, String)> {
+    use ChangeClass::*;
+    if !old.parsed || !new.parsed {
+        return Some((Signature, "the file does not parse".to_owned()));
+    }
+    if old.inner != new.inner {
+        return Some((Signature, "inner attributes (`#![...]`) changed".to_owned()));
+    }
+    let old_items: BTreeMap<&str, &ItemSummary> =
+        old.items.iter().map(|i| (i.key.as_str(), i)).collect();
+    let new_items: BTreeMap<&str, &ItemSummary> =
+        new.items.iter().map(|i| (i.key.as_str(), i)).collect();
+    for (key, item) in &new_items {
+        if !old_items.contains_key(key) {
+            return Some((Signature, format!("{} added", describe(item))));
+        }
+    }
+    for (key, item) in &old_items {
+        if !new_items.contains_key(key) {
+            return Some((Signature, format!("{} removed", describe(item))));
+        }
+    }
+    let mut strongest: Option<(ChangeClass, String)> = None;
+    for item in &new.items {
+        let before = old_items[item.key.as_str()];
+        let found = if before.interface != item.interface {
+            Some((Signature, interface_change(before, item)))
+        } else if before.body != item.body {
+            if release {
+                Some((
+                    Signature,
+                    format!(
+                        "body of {} changed (release builds inline across crates)",
+                        describe(item)
+                    ),
+                ))
+            } else {
+                Some((Codegen, format!("body of {} changed", describe(item))))
+            }
+        } else if before.exact != item.exact {
+            Some((Codegen, format!("{} moved", describe(item))))
+        } else {
+            None
+        };
+        if let Some(found) = found {
+            if found.0 == Signature {
+                return Some(found);
+            }
+            if strongest.is_none() {
+                strongest = Some(found);
+            }
+        }
+    }
+    // Identical items in identical places: a reorder would have shown as a move.
+    strongest
+}
+
+fn describe(item: &ItemSummary) -> String {
+    if item.kind == "impl" {
+        return item
+            .key
+            .rsplit_once("::")
+            .map(|(_, k)| k)
+            .unwrap_or(&item.key)
+            .to_owned();
+    }
+    if item.name.is_empty() {
+        return item.kind.clone();
+    }
+    format!("{} {}", item.kind, item.name)
+}
+
+/// Name what changed inside an item, down to a member where possible.
+fn interface_change(old: &ItemSummary, new: &ItemSummary) -> String {
+    let what = describe(new);
+    if old.shape == new.shape {
+        return format!("{what} moved (dependents see its position)");
+    }
+    let old_members: BTreeMap<&str, &str> = old
+        .members
+        .iter()
+        .map(|(n, h)| (n.as_str(), h.as_str()))
+        .collect();
+    let new_members: BTreeMap<&str, &str> = new
+        .members
+        .iter()
+        .map(|(n, h)| (n.as_str(), h.as_str()))
+        .collect();
+    for (name, _) in &new.members {
+        if !old_members.contains_key(name.as_str()) {
+            return format!("{what}: {name} added");
+        }
+    }
+    for (name, _) in &old.members {
+        if !new_members.contains_key(name.as_str()) {
+            return format!("{what}: {name} removed");
+        }
+    }
+    for (name, hash) in &new.members {
+        if old_members.get(name.as_str()) != Some(&hash.as_str()) {
+            return format!("{what}: {name} changed");
+        }
+    }
+    match new.kind.as_str() {
+        "fn" if new.body.is_none() => format!("{what} changed (its body is visible to dependents)"),
+        "fn" => format!("signature of {what} changed"),
+        _ => format!("{what} changed"),
+    }
+}

@@ -1,0 +1,78 @@
+//! Stage 4a: classify what changed in a crate — cosmetic, codegen-only or
+//! signature — from its sources, parsed with syn.
+//!
+//! Owns: the rules (`rules.rs`, documented rule by rule), per-file syntax
+//! summaries cached by content hash, the module walker, and the comparison.
+//! Never: runs rustc, or answers anything weaker than "signature" when unsure.
+
+mod cache;
+mod compare;
+pub mod rules;
+mod summary;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use cache::SyntaxCache;
+pub use compare::{ChangeClass, Classification, compare, compare_files};
+pub use summary::{FileSummary, ItemSummary, summarize};
+pub use walk::{CrateView, walk};
+
+use crate::ledger::FileRecord;
+
+/// The crate as it is on disk now.
+pub fn current_view(ws_root: &Path, src: &Path, cache: &SyntaxCache) -> CrateView {
+    walk(src, &mut |path| cache.summarize_file(&ws_root.join(path)))
+}
+
+/// The crate as the ledger recorded it: summaries of the recorded hashes.
+pub fn recorded_view(src: &Path, recorded: &[FileRecord], cache: &SyntaxCache) -> CrateView {
+    let hashes: HashMap<&Path, &str> = recorded
+        .iter()
+        .map(|f| (f.path.as_path(), f.hash.as_str()))
+        .collect();
+    walk(src, &mut |path| {
+        let hash = hashes.get(path)?;
+        Some((hash.to_string(), cache.get(hash)?))
+    })
+}
+
+/// Classify the change of a crate whose recorded inputs are `recorded` and
+/// whose files now hash to `current` (workspace-relative paths).
+pub fn classify_crate(
+    ws_root: &Path,
+    src: &Path,
+    recorded: &[FileRecord],
+    current: &HashMap<PathBuf, Option<String>>,
+    cache: &SyntaxCache,
+    release: bool,
+) -> Classification {
+    let old = recorded_view(src, recorded, cache);
+    if old.unresolved.is_some() {
+        return Classification::new(
+            ChangeClass::Signature,
+            "no record of the previous sources' syntax",
+            None,
+        );
+    }
+    let new = current_view(ws_root, src, cache);
+    // Files rustc read that the walker does not reach (`include!`,
+    // `include_str!`, macro-generated modules): any change is a signature change.
+    for file in recorded {
+        let changed = current
+            .get(&file.path)
+            .is_none_or(|h| h.as_deref() != Some(file.hash.as_str()));
+        if changed && !old.files.contains_key(&file.path) && !new.files.contains_key(&file.path) {
+            return Classification::new(
+                ChangeClass::Signature,
+                "a file read by rustc that is not a module changed",
+                Some(&file.path),
+            );
+        }
+    }
+    compare(&old, &new, release)
+}

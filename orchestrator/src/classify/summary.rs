@@ -1,0 +1,666 @@
+//! Parse one source file into a [`FileSummary`]: per item, hashes of what
+//! exactly it is (with positions), what other crates can see of it, and — for
+//! codegen-eligible functions — its body. Summaries are small, serializable
+//! and cached by the file's content hash (`cache.rs`).
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use serde::{Deserialize, Serialize};
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
+
+use super::rules;
+
+/// Bump when the summary format or hashing changes: old cache entries are then ignored.
+pub const SUMMARY_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub format: u32,
+    /// `false` if the file did not parse: every change to it is a signature change.
+    pub parsed: bool,
+    /// Inner attributes (`#![...]`) and anything outside items, exactly.
+    pub inner: String,
+    pub items: Vec<ItemSummary>,
+    /// Out-of-line `mod name;` declarations, for the module walker.
+    pub modules: Vec<ModDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemSummary {
+    /// Unique within the file: `store::trait Storage`, `impl Storage for MemoryStorage::fn get`.
+    pub key: String,
+    /// `fn`, `trait`, `struct`, `impl`, `const`, `macro`, `use`, ...
+    pub kind: String,
+    /// The name a user would search for (`Storage`, `normalize`); empty for impls and uses.
+    pub name: String,
+    /// Module path inside the file (`a::b` for items in inline modules).
+    pub module: String,
+    pub public: bool,
+    /// All tokens with positions (doc text masked where allowed): R1.
+    pub exact: String,
+    /// All tokens without positions: tells a move from an edit.
+    pub shape: String,
+    /// What dependents can see: R2–R5.
+    pub interface: String,
+    /// Body hash of a codegen-eligible function (R2); `None` otherwise.
+    pub body: Option<String>,
+    /// Trait items, impl items, fields or variants: `(name, hash)`, to explain a change.
+    pub members: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModDecl {
+    pub name: String,
+    /// `#[path = "..."]`, as written.
+    pub path: Option<String>,
+    /// Inline modules enclosing the declaration (`mod a { mod b; }` → `["a"]`).
+    pub parents: Vec<String>,
+    /// `#[cfg_attr(..)]` or a macro decides the path: the walker cannot follow it.
+    pub unresolvable: bool,
+}
+
+/// Summarize `source`. Never fails: unparsable input gives `parsed: false`.
+pub fn summarize(source: &str) -> FileSummary {
+    let Ok(file) = syn::parse_file(source) else {
+        return FileSummary {
+            format: SUMMARY_FORMAT,
+            parsed: false,
+            inner: String::new(),
+            items: Vec::new(),
+            modules: Vec::new(),
+        };
+    };
+    let line_starts = line_starts(source);
+    let mut cx = Summarizer {
+        line_starts: &line_starts,
+        items: Vec::new(),
+        modules: Vec::new(),
+    };
+    let mut inner_tokens = TokenStream::new();
+    for attr in masked_attrs(&file.attrs) {
+        attr.to_tokens(&mut inner_tokens);
+    }
+    cx.items(&file.items, &[]);
+    let mut items = cx.items;
+    dedup_keys(&mut items);
+    FileSummary {
+        format: SUMMARY_FORMAT,
+        parsed: true,
+        inner: hash_tokens(&inner_tokens, Some(&line_starts)),
+        items,
+        modules: cx.modules,
+    }
+}
+
+struct Summarizer<'a> {
+    line_starts: &'a [usize],
+    items: Vec<ItemSummary>,
+    modules: Vec<ModDecl>,
+}
+
+impl Summarizer<'_> {
+    fn items(&mut self, items: &[Item], module: &[String]) {
+        for item in items {
+            if rules::is_cfg_test(item_attrs(item)) {
+                continue; // R7
+            }
+            self.item(item, module);
+        }
+    }
+
+    fn item(&mut self, item: &Item, module: &[String]) {
+        let proc_macro = rules::has_proc_macro_attr(item_attrs(item));
+        // R5: a proc macro may read docs, so they are only masked elsewhere.
+        let masked = if proc_macro {
+            item.clone()
+        } else {
+            mask_docs(item)
+        };
+        let tokens = masked.to_token_stream();
+        let exact = hash_tokens(&tokens, Some(self.line_starts));
+        let module_path = module.join("::");
+        let mut summary = ItemSummary {
+            key: String::new(),
+            kind: item_kind(item).to_owned(),
+            name: item_name(item),
+            module: module_path.clone(),
+            public: is_public(item),
+            exact,
+            shape: hash_tokens(&tokens, None),
+            interface: String::new(),
+            body: None,
+            members: Vec::new(),
+        };
+        match &masked {
+            Item::Fn(f) => {
+                let eligible =
+                    !proc_macro && rules::codegen_eligible(&f.sig, &f.attrs, &f.block, false);
+                if eligible {
+                    let mut head = TokenStream::new();
+                    for attr in &f.attrs {
+                        attr.to_tokens(&mut head);
+                    }
+                    f.vis.to_tokens(&mut head);
+                    f.sig.to_tokens(&mut head);
+                    summary.interface = hash_tokens(&head, None);
+                    summary.body = Some(hash_tokens(
+                        &f.block.to_token_stream(),
+                        Some(self.line_starts),
+                    ));
+                } else {
+                    summary.interface = self.interface_hash(&tokens, true, proc_macro);
+                }
+            }
+            Item::Impl(imp) => {
+                self.impl_block(imp, &mut summary, module, proc_macro);
+                return;
+            }
+            Item::Trait(t) => {
+                summary.members = t
+                    .items
+                    .iter()
+                    .filter(|i| !rules::is_cfg_test(trait_item_attrs(i)))
+                    .map(|i| (trait_item_label(i), hash_tokens(&i.to_token_stream(), None)))
+                    .collect();
+                let has_defaults = t.items.iter().any(|i| match i {
+                    TraitItem::Fn(f) => f.default.is_some(),
+                    TraitItem::Const(c) => c.default.is_some(),
+                    TraitItem::Type(_) => false,
+                    _ => true,
+                });
+                summary.interface = self.interface_hash(&tokens, has_defaults, proc_macro);
+            }
+            Item::Struct(s) => {
+                summary.members = s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let name = f
+                            .ident
+                            .as_ref()
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| i.to_string());
+                        (
+                            format!("field {name}"),
+                            hash_tokens(&f.to_token_stream(), None),
+                        )
+                    })
+                    .collect();
+                summary.interface = self.interface_hash(&tokens, false, proc_macro);
+            }
+            Item::Enum(e) => {
+                summary.members = e
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        (
+                            format!("variant {}", v.ident),
+                            hash_tokens(&v.to_token_stream(), None),
+                        )
+                    })
+                    .collect();
+                summary.interface = self.interface_hash(&tokens, false, proc_macro);
+            }
+            Item::Mod(m) => {
+                let mut path = module.to_vec();
+                path.push(m.ident.to_string());
+                match &m.content {
+                    Some((_, items)) => {
+                        // The declaration itself (attributes, visibility) is interface.
+                        let mut head = TokenStream::new();
+                        for attr in &m.attrs {
+                            attr.to_tokens(&mut head);
+                        }
+                        m.vis.to_tokens(&mut head);
+                        m.ident.to_tokens(&mut head);
+                        summary.interface = hash_tokens(&head, None);
+                        summary.exact = hash_tokens(&head, Some(self.line_starts));
+                        self.push(summary);
+                        self.items(items, &path);
+                        return;
+                    }
+                    None => {
+                        self.modules.push(mod_decl(m, module));
+                        summary.interface = hash_tokens(&tokens, None);
+                    }
+                }
+            }
+            Item::Const(_) | Item::Static(_) | Item::Macro(_) | Item::Verbatim(_) => {
+                summary.interface = self.interface_hash(&tokens, true, proc_macro);
+            }
+            _ => summary.interface = self.interface_hash(&tokens, false, proc_macro),
+        }
+        self.push(summary);
+    }
+
+    fn impl_block(
+        &mut self,
+        imp: &syn::ItemImpl,
+        summary: &mut ItemSummary,
+        module: &[String],
+        proc_macro: bool,
+    ) {
+        let generic = imp
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        let mut header = TokenStream::new();
+        for attr in &imp.attrs {
+            attr.to_tokens(&mut header);
+        }
+        imp.defaultness.to_tokens(&mut header);
+        imp.unsafety.to_tokens(&mut header);
+        imp.generics.to_tokens(&mut header);
+        if let Some((bang, path, _)) = &imp.trait_ {
+            bang.to_tokens(&mut header);
+            path.to_tokens(&mut header);
+        }
+        imp.self_ty.to_tokens(&mut header);
+        imp.generics.where_clause.to_tokens(&mut header);
+        let label = impl_label(imp);
+        summary.name = String::new();
+        summary.kind = "impl".to_owned();
+        let mut interface = blake3::Hasher::new();
+        interface.update(hash_tokens(&header, None).as_bytes());
+        let mut methods = Vec::new();
+        for impl_item in &imp.items {
+            if rules::is_cfg_test(impl_item_attrs(impl_item)) {
+                continue;
+            }
+            let item_tokens = impl_item.to_token_stream();
+            let member_hash = hash_tokens(&item_tokens, None);
+            summary
+                .members
+                .push((impl_item_label(impl_item), member_hash));
+            match impl_item {
+                ImplItem::Fn(f)
+                    if !proc_macro
+                        && rules::codegen_eligible(&f.sig, &f.attrs, &f.block, generic) =>
+                {
+                    let mut head = TokenStream::new();
+                    for attr in &f.attrs {
+                        attr.to_tokens(&mut head);
+                    }
+                    f.vis.to_tokens(&mut head);
+                    f.sig.to_tokens(&mut head);
+                    let head_hash = hash_tokens(&head, None);
+                    interface.update(head_hash.as_bytes());
+                    methods.push(ItemSummary {
+                        key: String::new(),
+                        kind: "fn".to_owned(),
+                        name: f.sig.ident.to_string(),
+                        module: summary.module.clone(),
+                        public: matches!(f.vis, Visibility::Public(_)) || imp.trait_.is_some(),
+                        exact: hash_tokens(&item_tokens, Some(self.line_starts)),
+                        shape: hash_tokens(&item_tokens, None),
+                        interface: head_hash,
+                        body: Some(hash_tokens(
+                            &f.block.to_token_stream(),
+                            Some(self.line_starts),
+                        )),
+                        members: Vec::new(),
+                    });
+                }
+                _ => {
+                    // Not eligible: the whole item is interface, positions
+                    // included when its body is exported (R4).
+                    let exported_body = matches!(impl_item, ImplItem::Fn(_));
+                    let hash = self.interface_hash(&item_tokens, exported_body, proc_macro);
+                    interface.update(hash.as_bytes());
+                }
+            }
+        }
+        summary.interface = interface.finalize().to_hex().to_string();
+        summary.exact = hash_tokens(&header, Some(self.line_starts));
+        summary.shape = hash_tokens(&header, None);
+        summary.key = format!("{}{label}", module_prefix(module));
+        let impl_key = summary.key.clone();
+        self.items.push(summary.clone());
+        for mut method in methods {
+            method.key = format!("{impl_key}::fn {}", method.name);
+            method.name = format!("{label}::{}", method.name);
+            self.items.push(method);
+        }
+    }
+
+    fn interface_hash(
+        &self,
+        tokens: &TokenStream,
+        exported_body: bool,
+        proc_macro: bool,
+    ) -> String {
+        let positions = rules::positions_matter(tokens, exported_body, proc_macro);
+        hash_tokens(tokens, positions.then_some(self.line_starts))
+    }
+
+    fn push(&mut self, mut summary: ItemSummary) {
+        let prefix = if summary.module.is_empty() {
+            String::new()
+        } else {
+            format!("{}::", summary.module)
+        };
+        summary.key = format!("{prefix}{} {}", summary.kind, summary.name);
+        self.items.push(summary);
+    }
+}
+
+fn module_prefix(module: &[String]) -> String {
+    if module.is_empty() {
+        String::new()
+    } else {
+        format!("{}::", module.join("::"))
+    }
+}
+
+/// Two items with one key (two `impl Foo` blocks): number the later ones.
+fn dedup_keys(items: &mut [ItemSummary]) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in items {
+        let count = seen.entry(item.key.clone()).or_default();
+        *count += 1;
+        if *count > 1 {
+            item.key = format!("{} #{}", item.key, count);
+        }
+    }
+}
+
+fn mod_decl(m: &syn::ItemMod, parents: &[String]) -> ModDecl {
+    let mut path = None;
+    let mut unresolvable = false;
+    for attr in &m.attrs {
+        if attr.path().is_ident("path") {
+            match &attr.meta {
+                syn::Meta::NameValue(nv) => match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => path = Some(s.value()),
+                    _ => unresolvable = true,
+                },
+                _ => unresolvable = true,
+            }
+        }
+        if attr.path().is_ident("cfg_attr") {
+            unresolvable = true;
+        }
+    }
+    ModDecl {
+        name: m.ident.to_string(),
+        path,
+        parents: parents.to_vec(),
+        unresolvable,
+    }
+}
+
+/// Replace doc-comment text with nothing, keeping each token's span (R1).
+/// Only attributes syn parsed are touched: docs inside macro invocations are
+/// tokens a macro may read, and stay.
+fn mask_docs(item: &Item) -> Item {
+    struct Mask;
+    impl VisitMut for Mask {
+        fn visit_attribute_mut(&mut self, attr: &mut Attribute) {
+            if let syn::Meta::NameValue(nv) = &mut attr.meta
+                && nv.path.is_ident("doc")
+                && let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &mut nv.value
+            {
+                *s = syn::LitStr::new("", s.span());
+            }
+        }
+    }
+    let mut item = item.clone();
+    Mask.visit_item_mut(&mut item);
+    item
+}
+
+fn masked_attrs(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if let syn::Meta::NameValue(nv) = &mut a.meta
+                && nv.path.is_ident("doc")
+                && let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &mut nv.value
+            {
+                *s = syn::LitStr::new("", s.span());
+            }
+            a
+        })
+        .collect()
+}
+
+/// Byte offset of the start of each line.
+fn line_starts(source: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// blake3 over the token kinds and texts, and — with `line_starts` — each
+/// token's line, column and byte column.
+pub fn hash_tokens(tokens: &TokenStream, line_starts: Option<&[usize]>) -> String {
+    let mut hasher = blake3::Hasher::new();
+    feed(&mut hasher, tokens, line_starts);
+    hasher.finalize().to_hex().to_string()
+}
+
+fn feed(hasher: &mut blake3::Hasher, tokens: &TokenStream, line_starts: Option<&[usize]>) {
+    for tree in tokens.clone() {
+        match &tree {
+            TokenTree::Group(g) if is_doc_attr(g) => {
+                // A doc comment's tokens all carry the comment's span, whose
+                // end moves with its text: only where it starts counts (R1).
+                hasher.update(b"[doc");
+                position(hasher, g.span_open(), line_starts);
+                feed(hasher, &g.stream(), None);
+            }
+            TokenTree::Group(g) => {
+                let open = match g.delimiter() {
+                    Delimiter::Parenthesis => "(",
+                    Delimiter::Brace => "{",
+                    Delimiter::Bracket => "[",
+                    Delimiter::None => "∅",
+                };
+                hasher.update(open.as_bytes());
+                position(hasher, g.span_open(), line_starts);
+                feed(hasher, &g.stream(), line_starts);
+                hasher.update(b")");
+                position(hasher, g.span_close(), line_starts);
+            }
+            TokenTree::Ident(i) => {
+                hasher.update(b"i");
+                hasher.update(i.to_string().as_bytes());
+                position(hasher, i.span(), line_starts);
+            }
+            TokenTree::Punct(p) => {
+                hasher.update(b"p");
+                hasher.update(p.as_char().to_string().as_bytes());
+                hasher.update(if p.spacing() == proc_macro2::Spacing::Joint {
+                    b"j"
+                } else {
+                    b"a"
+                });
+                position(hasher, p.span(), line_starts);
+            }
+            TokenTree::Literal(l) => {
+                hasher.update(b"l");
+                hasher.update(l.to_string().as_bytes());
+                position(hasher, l.span(), line_starts);
+            }
+        }
+        hasher.update(b"\0");
+    }
+}
+
+fn is_doc_attr(group: &proc_macro2::Group) -> bool {
+    group.delimiter() == Delimiter::Bracket
+        && matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
+}
+
+fn position(hasher: &mut blake3::Hasher, span: Span, line_starts: Option<&[usize]>) {
+    let Some(starts) = line_starts else { return };
+    let start = span.start();
+    let byte = span.byte_range().start;
+    let byte_column = starts
+        .get(start.line.saturating_sub(1))
+        .map(|s| byte.saturating_sub(*s))
+        .unwrap_or(byte);
+    hasher.update(&(start.line as u64).to_le_bytes());
+    hasher.update(&(start.column as u64).to_le_bytes());
+    hasher.update(&(byte_column as u64).to_le_bytes());
+}
+
+fn item_attrs(item: &Item) -> &[Attribute] {
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+fn trait_item_attrs(item: &TraitItem) -> &[Attribute] {
+    match item {
+        TraitItem::Const(i) => &i.attrs,
+        TraitItem::Fn(i) => &i.attrs,
+        TraitItem::Type(i) => &i.attrs,
+        TraitItem::Macro(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+fn impl_item_attrs(item: &ImplItem) -> &[Attribute] {
+    match item {
+        ImplItem::Const(i) => &i.attrs,
+        ImplItem::Fn(i) => &i.attrs,
+        ImplItem::Type(i) => &i.attrs,
+        ImplItem::Macro(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::Const(_) => "const",
+        Item::Enum(_) => "enum",
+        Item::ExternCrate(_) => "extern crate",
+        Item::Fn(_) => "fn",
+        Item::ForeignMod(_) => "extern block",
+        Item::Impl(_) => "impl",
+        Item::Macro(m) if m.mac.path.is_ident("macro_rules") => "macro",
+        Item::Macro(_) => "macro call",
+        Item::Mod(_) => "mod",
+        Item::Static(_) => "static",
+        Item::Struct(_) => "struct",
+        Item::Trait(_) => "trait",
+        Item::TraitAlias(_) => "trait alias",
+        Item::Type(_) => "type",
+        Item::Union(_) => "union",
+        Item::Use(_) => "use",
+        _ => "item",
+    }
+}
+
+fn item_name(item: &Item) -> String {
+    let ident = match item {
+        Item::Const(i) => Some(&i.ident),
+        Item::Enum(i) => Some(&i.ident),
+        Item::ExternCrate(i) => Some(&i.ident),
+        Item::Fn(i) => Some(&i.sig.ident),
+        Item::Macro(i) => i.ident.as_ref(),
+        Item::Mod(i) => Some(&i.ident),
+        Item::Static(i) => Some(&i.ident),
+        Item::Struct(i) => Some(&i.ident),
+        Item::Trait(i) => Some(&i.ident),
+        Item::TraitAlias(i) => Some(&i.ident),
+        Item::Type(i) => Some(&i.ident),
+        Item::Union(i) => Some(&i.ident),
+        _ => None,
+    };
+    match (ident, item) {
+        (Some(ident), _) => ident.to_string(),
+        (None, Item::Use(u)) => compact(&u.tree.to_token_stream().to_string()),
+        (None, Item::Macro(m)) => compact(&m.mac.path.to_token_stream().to_string()),
+        _ => String::new(),
+    }
+}
+
+fn is_public(item: &Item) -> bool {
+    let vis = match item {
+        Item::Const(i) => &i.vis,
+        Item::Enum(i) => &i.vis,
+        Item::Fn(i) => &i.vis,
+        Item::Mod(i) => &i.vis,
+        Item::Static(i) => &i.vis,
+        Item::Struct(i) => &i.vis,
+        Item::Trait(i) => &i.vis,
+        Item::Type(i) => &i.vis,
+        Item::Union(i) => &i.vis,
+        Item::Use(i) => &i.vis,
+        Item::Macro(m) => {
+            return m.attrs.iter().any(|a| a.path().is_ident("macro_export"));
+        }
+        _ => return false,
+    };
+    matches!(vis, Visibility::Public(_))
+}
+
+fn impl_label(imp: &syn::ItemImpl) -> String {
+    let self_ty = compact(&imp.self_ty.to_token_stream().to_string());
+    match &imp.trait_ {
+        Some((bang, path, _)) => format!(
+            "impl {}{} for {self_ty}",
+            if bang.is_some() { "!" } else { "" },
+            compact(&path.to_token_stream().to_string())
+        ),
+        None => format!("impl {self_ty}"),
+    }
+}
+
+fn trait_item_label(item: &TraitItem) -> String {
+    match item {
+        TraitItem::Fn(f) => format!("method {}", f.sig.ident),
+        TraitItem::Const(c) => format!("const {}", c.ident),
+        TraitItem::Type(t) => format!("type {}", t.ident),
+        _ => "macro call".to_owned(),
+    }
+}
+
+fn impl_item_label(item: &ImplItem) -> String {
+    match item {
+        ImplItem::Fn(f) => format!("fn {}", f.sig.ident),
+        ImplItem::Const(c) => format!("const {}", c.ident),
+        ImplItem::Type(t) => format!("type {}", t.ident),
+        _ => "macro call".to_owned(),
+    }
+}
+
+/// `Vec < T >` → `Vec<T>`: token strings made readable for messages.
+fn compact(text: &str) -> String {
+    text.replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}

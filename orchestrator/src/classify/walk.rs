@@ -1,0 +1,150 @@
+//! Walk a crate's module tree as rustc does: `mod x;` → `x.rs` or
+//! `x/mod.rs` beside a `mod.rs`/crate root (or under `stem/` for other
+//! files), `#[path]` relative to the declaring file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::summary::{FileSummary, ItemSummary};
+use crate::paths::normalize;
+
+/// The files of one version of a crate, by workspace-relative path.
+#[derive(Debug, Default, Clone)]
+pub struct CrateView {
+    pub files: BTreeMap<PathBuf, FileView>,
+    /// A module the walker could not follow (missing file, `cfg_attr(path)`).
+    pub unresolved: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileView {
+    pub hash: String,
+    pub summary: FileSummary,
+    /// Module path of the file inside the crate (`["store"]`).
+    pub module: Vec<String>,
+}
+
+impl CrateView {
+    /// Items whose path ends with `path` (`["Storage"]`, `["store", "Storage"]`).
+    pub fn find(&self, path: &[String]) -> Vec<(&Path, &ItemSummary)> {
+        let mut found = Vec::new();
+        for (file, view) in &self.files {
+            for item in &view.summary.items {
+                if item.name.is_empty() {
+                    continue;
+                }
+                let mut full: Vec<String> = view.module.clone();
+                full.extend(
+                    item.module
+                        .split("::")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+                full.push(item.name.clone());
+                if full.ends_with(path) {
+                    found.push((file.as_path(), item));
+                }
+            }
+        }
+        found
+    }
+
+    /// Every named item, as `module::name`, for "did you mean" suggestions.
+    pub fn item_paths(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        for view in self.files.values() {
+            for item in view
+                .summary
+                .items
+                .iter()
+                .filter(|i| !i.name.is_empty() && i.kind != "use")
+            {
+                let mut full = view.module.clone();
+                full.extend(
+                    item.module
+                        .split("::")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+                full.push(item.name.clone());
+                paths.push(full.join("::"));
+            }
+        }
+        paths
+    }
+}
+
+/// Walk from `root` (workspace-relative crate root file). `source` returns
+/// a file's content hash and summary, or `None` if there is no such file.
+pub fn walk(
+    root: &Path,
+    source: &mut dyn FnMut(&Path) -> Option<(String, FileSummary)>,
+) -> CrateView {
+    let mut view = CrateView::default();
+    let mut pending = vec![(normalize(root), Vec::<String>::new(), true)];
+    while let Some((file, module, is_root)) = pending.pop() {
+        if view.files.contains_key(&file) {
+            continue;
+        }
+        let Some((hash, summary)) = source(&file) else {
+            view.unresolved = Some(format!("module file `{}` is missing", file.display()));
+            return view;
+        };
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mod_rs = is_root || file.file_name().is_some_and(|n| n == "mod.rs");
+        let children_dir = if mod_rs {
+            dir.clone()
+        } else {
+            dir.join(file.file_stem().unwrap_or_default())
+        };
+        for decl in &summary.modules {
+            if decl.unresolvable {
+                view.unresolved = Some(format!(
+                    "`mod {}` in `{}` takes its path from `cfg_attr`",
+                    decl.name,
+                    file.display()
+                ));
+                return view;
+            }
+            let mut base = children_dir.clone();
+            for parent in &decl.parents {
+                base.push(parent);
+            }
+            let candidates = match &decl.path {
+                Some(p) if decl.parents.is_empty() => vec![dir.join(p)],
+                Some(p) => vec![base.join(p)],
+                None => vec![
+                    base.join(format!("{}.rs", decl.name)),
+                    base.join(&decl.name).join("mod.rs"),
+                ],
+            };
+            let mut child_module = module.clone();
+            child_module.extend(decl.parents.iter().cloned());
+            child_module.push(decl.name.clone());
+            match candidates
+                .into_iter()
+                .map(|c| normalize(&c))
+                .find(|c| source(c).is_some())
+            {
+                Some(child) => pending.push((child, child_module, false)),
+                None => {
+                    view.unresolved = Some(format!(
+                        "no file for `mod {}` declared in `{}`",
+                        decl.name,
+                        file.display()
+                    ));
+                    return view;
+                }
+            }
+        }
+        view.files.insert(
+            file,
+            FileView {
+                hash,
+                summary,
+                module,
+            },
+        );
+    }
+    view
+}
