@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::driver::{self, BuildOptions};
 use crate::profile::Profile;
 use crate::report::{self, MessageFormat, Verbosity};
+use crate::touch::TouchSpec;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +55,19 @@ struct BuildArgs {
     /// Coloring of human output and compiler diagnostics
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Simulate a change: CRATE, CRATE::ITEM (e.g. core_lib::Storage), with
+    /// an optional forced class =signature|codegen|cosmetic. Repeatable.
+    #[arg(long, value_name = "CRATE[::ITEM][=CLASS]")]
+    touch: Vec<TouchSpec>,
+    /// Print what would run, and why, with the predicted wall time; compile nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print, for every crate that is not fresh, why it is rebuilt
+    #[arg(long)]
+    explain: bool,
+    /// Recompile dependent binaries instead of relinking them after codegen-only changes
+    #[arg(long)]
+    no_relink: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,7 +103,7 @@ fn build(args: BuildArgs) -> i32 {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let mut reporter = report::reporter(args.message_format, verbosity, color, tty);
+    let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(e) => {
@@ -112,6 +126,10 @@ fn build(args: BuildArgs) -> i32 {
         rustc: std::env::var_os("RUSTC").filter(|v| !v.is_empty()),
         rustflags: rustflags(),
         cargo: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
+        touches: args.touch,
+        dry_run: args.dry_run,
+        explain: args.explain,
+        relink: !args.no_relink,
     };
     match driver::build(&options, reporter.as_mut()) {
         Ok(_) => 0,

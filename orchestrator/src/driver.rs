@@ -2,19 +2,21 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
-use crate::events::{BuildEvent, BuildSummary, UnitInfo};
+use crate::events::{BuildEvent, BuildSummary, UnitInfo, Verdict};
 use crate::execute::{self, Execution, RustcRunner};
 use crate::graph::CrateGraph;
 use crate::ledger::{Ledger, hash_str};
 use crate::lock::BuildLock;
 use crate::manifest;
-use crate::plan::{self, PlanInput};
+use crate::plan::{self, Action, BuildPlan, PlanInput, Reason};
 use crate::profile::{Layout, Profile};
 use crate::report::Reporter;
-use crate::rustc::{self, InvocationContext, Outputs, Toolchain};
+use crate::rustc::{self, Invocation, InvocationContext, Outputs, Toolchain};
+use crate::touch::{self, TouchSpec};
 
 /// What the command line (and environment) asked for.
 #[derive(Debug, Clone)]
@@ -32,6 +34,14 @@ pub struct BuildOptions {
     pub rustflags: Vec<String>,
     /// Value of `CARGO` for the compiler's environment.
     pub cargo: OsString,
+    /// Simulated changes (`--touch`).
+    pub touches: Vec<TouchSpec>,
+    /// Print the plan and its predicted time; compile nothing.
+    pub dry_run: bool,
+    /// Say why each crate that is not fresh is rebuilt.
+    pub explain: bool,
+    /// Relink binaries after codegen-only changes (dev-like profiles only).
+    pub relink: bool,
 }
 
 pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
@@ -91,6 +101,9 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     let keys: Vec<String> = specs.iter().map(|s| s.unit_key()).collect();
     let mut ledger = Ledger::load(&layout.ledger, &keys);
     let toolchain_hash = hash_str(&toolchain.verbose_version);
+    let cache = SyntaxCache::new(&target_dir.join(".syntax"));
+    let touches = touch::resolve(&opts.touches, &ws, &graph, &specs, &cache)?;
+    let release = opts.profile == Profile::Release;
     let plan = plan::plan(&PlanInput {
         root: &ws.root,
         graph: &graph,
@@ -99,30 +112,67 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         ledger: &ledger,
         toolchain: &toolchain_hash,
         compiler_env: &compiler_env,
+        cache: &cache,
+        release,
+        relink: opts.relink && !release,
+        touches: &touches,
+        jobs: opts.jobs.max(1),
     });
-
-    let mut invocations = vec![None; graph.len()];
-    for id in plan.to_compile() {
-        invocations[id.0] = Some(rustc::invocation(&cx, id));
+    if opts.dry_run || opts.explain {
+        report_plan(&graph, &infos, &plan, reporter);
     }
-    let summary = execute::execute(
+    if opts.dry_run {
+        let summary = BuildSummary {
+            success: true,
+            compiled: 0,
+            relinked: 0,
+            fresh: graph.len(),
+            failed: Vec::new(),
+            duration: started.elapsed(),
+            profile: opts.profile,
+            predicted: Some(Duration::from_millis(plan.predicted_ms)),
+        };
+        reporter.event(&BuildEvent::PlanFinished {
+            predicted: Duration::from_millis(plan.predicted_ms),
+        });
+        return Ok(summary);
+    }
+    // A simulated change runs at its real cost: the touched crates'
+    // incremental caches are not reused.
+    for t in &touches {
+        if plan.action(t.unit) == Action::Compile {
+            forget_incremental(&layout, &graph.unit(t.unit).crate_name);
+        }
+    }
+
+    let invocations: Vec<Invocation> = graph
+        .units()
+        .iter()
+        .map(|u| rustc::invocation(&cx, u.id))
+        .collect();
+    let mut summary = execute::execute(
         Execution {
             root: &ws.root,
+            target_dir: &target_dir,
             graph: &graph,
             specs: &specs,
             outputs: &outputs,
             infos: &infos,
             plan: &plan,
-            invocations,
+            invocations: &invocations,
             toolchain: &toolchain_hash,
             jobs: opts.jobs.max(1),
             profile: opts.profile,
+            record_links: opts.relink && !release,
             started,
         },
         &mut ledger,
-        &RustcRunner,
+        &RustcRunner { cache: &cache },
         reporter,
     )?;
+    if !touches.is_empty() {
+        summary.predicted = Some(Duration::from_millis(plan.predicted_ms));
+    }
     reporter.event(&BuildEvent::BuildFinished(summary.clone()));
     if !summary.success {
         return Err(Error::CompileFailed {
@@ -130,4 +180,42 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         });
     }
     Ok(summary)
+}
+
+fn report_plan(
+    graph: &CrateGraph,
+    infos: &[UnitInfo],
+    plan: &BuildPlan,
+    reporter: &mut dyn Reporter,
+) {
+    for &id in graph.topological() {
+        let unit = plan.unit(id);
+        let explain = match &unit.reason {
+            Reason::Unchanged => "fresh".to_owned(),
+            reason => reason.to_string(),
+        };
+        reporter.event(&BuildEvent::Planned {
+            unit: infos[id.0].clone(),
+            action: unit.action,
+            stages: unit.stages.clone(),
+            predicted: Duration::from_millis(unit.predicted_ms),
+            verdict: Verdict {
+                change: unit.reason.change(),
+                explain,
+            },
+        });
+    }
+}
+
+/// Remove a crate's incremental-compilation directories.
+fn forget_incremental(layout: &Layout, crate_name: &str) {
+    let prefix = format!("{crate_name}-");
+    let Ok(entries) = std::fs::read_dir(&layout.incremental) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }

@@ -73,6 +73,13 @@ pub enum Error {
     #[error("corrupt build state `{}`: {message}", path.display())]
     State { path: PathBuf, message: String },
 
+    #[error("--touch {touch}: {message}{}", did_you_mean(suggestions))]
+    Touch {
+        touch: String,
+        message: String,
+        suggestions: Vec<String>,
+    },
+
     #[error("could not compile {}", list_crates(crates))]
     CompileFailed { crates: Vec<String> },
 }
@@ -82,6 +89,14 @@ fn crate_suffix(krate: &Option<String>) -> String {
         .as_ref()
         .map(|k| format!(" (crate `{k}`)"))
         .unwrap_or_default()
+}
+
+fn did_you_mean(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; closest: {}", names.join(", "))
+    }
 }
 
 fn list_crates(crates: &[String]) -> String {
@@ -142,6 +157,9 @@ impl Error {
                 "check that `rustc` is installed and on PATH, or set `RUSTC` to its path"
             }
             Error::State { .. } => "remove the target directory and build again",
+            Error::Touch { .. } => {
+                "name a workspace crate, optionally `::` an item path in it, e.g. `--touch core_lib::Storage`"
+            }
             Error::CompileFailed { .. } => return None,
         };
         Some(text.to_owned())

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::graph::Unit;
 use crate::manifest::TargetKind;
+use crate::plan::{Action, Change};
 use crate::profile::Profile;
 
 /// How events name a unit.
@@ -40,6 +41,8 @@ pub enum Stage {
     Codegen,
     /// A binary: front-end, codegen and link in one rustc run.
     CompileAndLink,
+    /// Re-running a binary's recorded link step.
+    Relink,
 }
 
 impl Stage {
@@ -48,6 +51,7 @@ impl Stage {
             Stage::FrontEnd => "front-end",
             Stage::Codegen => "codegen",
             Stage::CompileAndLink => "front-end → link",
+            Stage::Relink => "relink",
         }
     }
 }
@@ -64,11 +68,25 @@ pub enum BuildEvent {
         /// Sum of recorded durations of the units to compile, when all are known.
         estimate: Option<Duration>,
     },
+    /// `--dry-run` and `--explain`: what the plan will do with a unit.
+    Planned {
+        unit: UnitInfo,
+        action: Action,
+        stages: Vec<&'static str>,
+        predicted: Duration,
+        verdict: Verdict,
+    },
+    PlanFinished {
+        predicted: Duration,
+    },
+    /// No job runs for this unit (it may still have taken a cosmetic change).
     Fresh {
         unit: UnitInfo,
+        verdict: Verdict,
     },
     JobStarted {
         unit: UnitInfo,
+        action: Action,
         stage: Stage,
         command: String,
         estimate: Option<Duration>,
@@ -85,7 +103,14 @@ pub enum BuildEvent {
     },
     JobFinished {
         unit: UnitInfo,
+        action: Action,
         duration: Duration,
+        verdict: Verdict,
+    },
+    /// Something went wrong that the build recovers from by itself.
+    Warning {
+        unit: UnitInfo,
+        message: String,
     },
     JobFailed {
         unit: UnitInfo,
@@ -95,11 +120,23 @@ pub enum BuildEvent {
     BuildFinished(BuildSummary),
 }
 
+/// Why a unit got its action: the change class and a one-line explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub change: Change,
+    /// `core_lib: signature — trait Storage: method flush added (src/store.rs)`
+    /// without the crate name: `signature — trait Storage: ...`.
+    pub explain: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct BuildSummary {
     pub success: bool,
     pub compiled: usize,
+    pub relinked: usize,
     pub fresh: usize,
+    /// With `--touch`: what the plan predicted, to show beside the measured time.
+    pub predicted: Option<Duration>,
     /// Labels of units whose job failed.
     pub failed: Vec<String>,
     pub duration: Duration,

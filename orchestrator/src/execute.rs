@@ -1,36 +1,53 @@
-//! Stage 5: run the plan — rustc jobs on a rayon pool, pipelined as cargo does.
+//! Stage 6: run the plan — rustc and relink jobs on a rayon pool, pipelined
+//! as cargo does.
 //!
 //! Workers run one job each and send [`JobEvent`]s over a crossbeam channel.
 //! The coordinator (the calling thread) is the only one that schedules,
 //! writes the ledger, and talks to the reporter.
 //! Never: prints from a worker, or records a unit whose job did not succeed.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
-use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo};
+use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo, Verdict};
 use crate::graph::{CrateGraph, UnitId};
-use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, hash_file};
+use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, LinkRecipe, hash_file};
+use crate::link;
 use crate::manifest::TargetKind;
 use crate::paths::{normalize, relative_to};
-use crate::plan::BuildPlan;
+use crate::plan::{Action, BuildPlan, Reason};
 use crate::profile::Profile;
 use crate::queue::{Artifact, DependencyQueue};
 use crate::report::Reporter;
 use crate::rustc::{CompileSpec, DepInfo, Invocation, Message, Outputs};
+use crate::schedule::{priority, waits_for};
 
-/// One rustc run.
+/// One job: a rustc run, or a relink.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub unit: UnitId,
-    pub invocation: Invocation,
+    pub kind: JobKind,
     pub outputs: Outputs,
+    pub target_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum JobKind {
+    /// `record_link`: ask rustc for the link step, to relink later.
+    Compile {
+        invocation: Invocation,
+        record_link: bool,
+    },
+    Relink {
+        recipe: LinkRecipe,
+    },
 }
 
 /// What a worker reports about its job.
@@ -58,9 +75,11 @@ pub struct JobOutput {
     pub duration: Duration,
     /// Hash of the `.rmeta` for libraries, else of the final artifact.
     pub output_hash: String,
-    pub dep_info: DepInfo,
+    /// What rustc read (compiles only).
+    pub dep_info: Option<DepInfo>,
     /// Content hashes of the dep-info files, taken after the run.
     pub file_hashes: HashMap<PathBuf, String>,
+    pub link: Option<LinkRecipe>,
 }
 
 #[derive(Debug)]
@@ -69,18 +88,28 @@ pub struct JobFailure {
     pub message: String,
 }
 
-/// Runs a job; a fake one drives scheduler tests.
+/// Runs a job; a fake one can drive scheduler tests.
 pub trait Runner: Sync {
     fn run(&self, job: &Job, events: &Sender<JobEvent>);
 }
 
-/// Runs the real rustc.
-pub struct RustcRunner;
+/// Runs the real rustc and linker.
+pub struct RustcRunner<'a> {
+    /// Summaries of the sources rustc read are cached after each compile, so
+    /// the next build can classify changes against them.
+    pub cache: &'a SyntaxCache,
+}
 
-impl Runner for RustcRunner {
+impl Runner for RustcRunner<'_> {
     fn run(&self, job: &Job, events: &Sender<JobEvent>) {
         let start = Instant::now();
-        let result = run_rustc(job, events, start);
+        let result = match &job.kind {
+            JobKind::Compile {
+                invocation,
+                record_link,
+            } => run_rustc(job, invocation, *record_link, events, start, self.cache),
+            JobKind::Relink { recipe } => run_relink(job, recipe, start),
+        };
         let result = result.map_err(|message| JobFailure {
             duration: start.elapsed(),
             message,
@@ -94,47 +123,60 @@ impl Runner for RustcRunner {
 
 fn run_rustc(
     job: &Job,
+    invocation: &Invocation,
+    record_link: bool,
     events: &Sender<JobEvent>,
     start: Instant,
+    cache: &SyntaxCache,
 ) -> std::result::Result<JobOutput, String> {
-    let mut child = job
-        .invocation
-        .command()
+    let mut command = invocation.command();
+    if record_link {
+        link::clean(&job.outputs.main);
+        command.args(link::RECORD_FLAGS);
+    }
+    let mut child = command
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            format!(
-                "could not start `{}`: {e}",
-                job.invocation.program.display()
-            )
-        })?;
+        .map_err(|e| format!("could not start `{}`: {e}", invocation.program.display()))?;
     let unit = job.unit;
-    if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let event = match Message::parse(&line) {
-                Message::Artifact { path, emit } if emit == "metadata" => JobEvent::Metadata {
-                    unit,
-                    at: start.elapsed(),
-                    hash: hash_file(&path).unwrap_or_default(),
-                },
-                Message::Diagnostic { level, rendered } => JobEvent::Message {
-                    unit,
-                    level,
-                    rendered,
-                },
-                Message::Text(text) => JobEvent::Message {
-                    unit,
-                    level: String::new(),
-                    rendered: text + "\n",
-                },
-                _ => continue,
-            };
-            let _ = events.send(event);
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let printed = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut text = String::new();
+            if let Some(mut out) = stdout {
+                let _ = out.read_to_string(&mut text);
+            }
+            text
+        });
+        if let Some(stderr) = stderr {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let event = match Message::parse(&line) {
+                    Message::Artifact { path, emit } if emit == "metadata" => JobEvent::Metadata {
+                        unit,
+                        at: start.elapsed(),
+                        hash: hash_file(&path).unwrap_or_default(),
+                    },
+                    Message::Diagnostic { level, rendered } => JobEvent::Message {
+                        unit,
+                        level,
+                        rendered,
+                    },
+                    Message::Text(text) => JobEvent::Message {
+                        unit,
+                        level: String::new(),
+                        rendered: text + "\n",
+                    },
+                    _ => continue,
+                };
+                let _ = events.send(event);
+            }
         }
-    }
+        reader.join().unwrap_or_default()
+    });
     let status = child
         .wait()
         .map_err(|e| format!("could not wait for rustc: {e}"))?;
@@ -145,25 +187,65 @@ fn run_rustc(
         });
     }
     let dep_info = DepInfo::read(&job.outputs.dep_info).map_err(|e| e.to_string())?;
-    // A library is identified by its `.rmeta` (what dependents compile
-    // against); anything else by its final artifact.
     let identity = job.outputs.rmeta.as_ref().unwrap_or(&job.outputs.main);
     let output_hash =
         hash_file(identity).map_err(|e| format!("could not read `{}`: {e}", identity.display()))?;
+    // A recipe that cannot be recorded only means this binary is recompiled
+    // instead of relinked later.
+    let link = record_link
+        .then(|| link::record(&printed, &job.outputs.main, &job.target_dir).ok())
+        .flatten();
     if let Some(uplift) = &job.outputs.uplift {
         uplift_binary(&job.outputs.main, uplift).map_err(|e| e.to_string())?;
     }
-    let cwd = &job.invocation.cwd;
-    let file_hashes = dep_info
-        .files
-        .iter()
-        .filter_map(|f| Some((f.clone(), hash_file(&cwd.join(f)).ok()?)))
-        .collect();
+    let file_hashes = hash_and_summarize(&invocation.cwd, &dep_info.files, cache);
     Ok(JobOutput {
         duration: start.elapsed(),
         output_hash,
-        dep_info,
+        dep_info: Some(dep_info),
         file_hashes,
+        link,
+    })
+}
+
+/// Hash every file rustc read; cache a syntax summary of each Rust source.
+fn hash_and_summarize(
+    cwd: &Path,
+    files: &[PathBuf],
+    cache: &SyntaxCache,
+) -> HashMap<PathBuf, String> {
+    files
+        .iter()
+        .filter_map(|f| {
+            let bytes = std::fs::read(cwd.join(f)).ok()?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            if f.extension().is_some_and(|e| e == "rs")
+                && let Ok(source) = std::str::from_utf8(&bytes)
+            {
+                cache.summarize(&hash, source);
+            }
+            Some((f.clone(), hash))
+        })
+        .collect()
+}
+
+fn run_relink(
+    job: &Job,
+    recipe: &LinkRecipe,
+    start: Instant,
+) -> std::result::Result<JobOutput, String> {
+    link::relink(recipe, &job.target_dir)?;
+    let output_hash = hash_file(&job.outputs.main)
+        .map_err(|e| format!("could not read `{}`: {e}", job.outputs.main.display()))?;
+    if let Some(uplift) = &job.outputs.uplift {
+        uplift_binary(&job.outputs.main, uplift).map_err(|e| e.to_string())?;
+    }
+    Ok(JobOutput {
+        duration: start.elapsed(),
+        output_hash,
+        dep_info: None,
+        file_hashes: HashMap::new(),
+        link: None,
     })
 }
 
@@ -188,15 +270,19 @@ pub fn uplift_binary(from: &Path, to: &Path) -> Result<()> {
 /// Everything the coordinator needs, prepared by the driver.
 pub struct Execution<'a> {
     pub root: &'a Path,
+    pub target_dir: &'a Path,
     pub graph: &'a CrateGraph,
     pub specs: &'a [CompileSpec],
     pub outputs: &'a [Outputs],
     pub infos: &'a [UnitInfo],
     pub plan: &'a BuildPlan,
-    pub invocations: Vec<Option<Invocation>>,
+    /// Every unit's rustc command (a relink may fall back to any of them).
+    pub invocations: &'a [Invocation],
     pub toolchain: &'a str,
     pub jobs: usize,
     pub profile: Profile,
+    /// Record link steps of binaries, to relink them later.
+    pub record_links: bool,
     pub started: Instant,
 }
 
@@ -226,53 +312,88 @@ struct Coordinator<'a, 'l> {
     ledger: &'l mut Ledger,
     reporter: &'l mut dyn Reporter,
     queue: DependencyQueue<UnitId>,
-    /// Output hashes of units finished (or metadata-ready) in this build.
+    /// Current output hash of every unit (recorded, or produced in this build).
     outputs: HashMap<UnitId, String>,
-    started_at: HashMap<UnitId, Instant>,
+    /// What each queued unit runs (a failed relink turns into a compile).
+    actions: HashMap<UnitId, Action>,
+    reasons: HashMap<UnitId, Reason>,
+    /// Units compiled (or being compiled) by rustc in this build.
+    compiled: HashSet<UnitId>,
+    /// Ledger entries of binaries being relinked, to update afterwards.
+    relinking: HashMap<UnitId, LedgerEntry>,
     metadata_ms: HashMap<UnitId, u64>,
     running: usize,
-    compiled: usize,
+    counts: (usize, usize),
     failed: Vec<String>,
     error: Option<Error>,
 }
 
 impl<'a, 'l> Coordinator<'a, 'l> {
     fn new(exec: Execution<'a>, ledger: &'l mut Ledger, reporter: &'l mut dyn Reporter) -> Self {
+        let outputs = (0..exec.graph.len())
+            .filter_map(|i| {
+                let entry = ledger.get(&exec.specs[i].unit_key())?;
+                Some((UnitId(i), entry.output.clone()))
+            })
+            .collect();
         Coordinator {
             exec,
             ledger,
             reporter,
             queue: DependencyQueue::default(),
-            outputs: HashMap::new(),
-            started_at: HashMap::new(),
+            outputs,
+            actions: HashMap::new(),
+            reasons: HashMap::new(),
+            compiled: HashSet::new(),
+            relinking: HashMap::new(),
             metadata_ms: HashMap::new(),
             running: 0,
-            compiled: 0,
+            counts: (0, 0),
             failed: Vec::new(),
             error: None,
         }
     }
 
-    /// Report fresh units, restore their uplifted binaries, queue the rest.
+    fn key(&self, id: UnitId) -> String {
+        self.exec.specs[id.0].unit_key()
+    }
+
+    fn verdict(&self, id: UnitId) -> Verdict {
+        let reason = self
+            .reasons
+            .get(&id)
+            .unwrap_or(&self.exec.plan.unit(id).reason);
+        Verdict {
+            change: reason.change(),
+            explain: match reason {
+                Reason::Unchanged => "fresh".to_owned(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// Report fresh units, record cosmetic changes, queue the jobs.
     fn announce(&mut self) -> Result<()> {
         let graph = self.exec.graph;
-        let to_compile: Vec<UnitId> = self.exec.plan.to_compile().collect();
-        let estimates: Vec<Option<u64>> = to_compile.iter().map(|&u| self.estimate_ms(u)).collect();
-        let estimate = estimates
+        let plan = self.exec.plan;
+        let jobs: Vec<UnitId> = plan.jobs().collect();
+        let estimate = jobs
             .iter()
-            .copied()
+            .map(|&u| self.estimate_ms(u))
             .sum::<Option<u64>>()
             .map(Duration::from_millis);
         self.reporter.event(&BuildEvent::BuildStarted {
             units: graph.len(),
-            to_compile: to_compile.len(),
+            to_compile: jobs.len(),
             jobs: self.exec.jobs,
             profile: self.exec.profile,
             estimate,
         });
         for &id in graph.topological() {
-            if !self.exec.plan.is_fresh(id) {
-                continue;
+            match plan.action(id) {
+                Action::Compile | Action::Relink => continue,
+                Action::Cosmetic => self.record_cosmetic(id)?,
+                Action::Fresh => {}
             }
             let outputs = &self.exec.outputs[id.0];
             if let Some(uplift) = &outputs.uplift
@@ -283,20 +404,40 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             self.queue.finish(id, Artifact::Link);
             self.reporter.event(&BuildEvent::Fresh {
                 unit: self.exec.infos[id.0].clone(),
+                verdict: self.verdict(id),
             });
         }
-        for &id in &to_compile {
-            let priority = graph.transitive_dependents(id).len() as u64;
-            let deps = waits_for(graph, id);
-            self.queue.enqueue(id, deps, priority);
+        for &id in &jobs {
+            self.actions.insert(id, plan.action(id));
+            if plan.action(id) == Action::Compile {
+                self.compiled.insert(id);
+            }
+            self.queue
+                .enqueue(id, waits_for(graph, id), priority(graph, id));
         }
         Ok(())
     }
 
+    /// A cosmetic change produces the same artifacts (rustc-facts §4): the
+    /// ledger takes the new hashes and nothing runs.
+    fn record_cosmetic(&mut self, id: UnitId) -> Result<()> {
+        let Some(mut entry) = self.ledger.get(&self.key(id)).cloned() else {
+            return Ok(());
+        };
+        for input in &mut entry.inputs {
+            if let Some(hash) = self.exec.plan.known_hashes.get(&input.path) {
+                input.hash = hash.clone();
+            }
+        }
+        self.ledger.record(entry)
+    }
+
     fn estimate_ms(&self, id: UnitId) -> Option<u64> {
-        self.ledger
-            .get(&self.exec.specs[id.0].unit_key())
-            .map(|e| e.duration_ms)
+        let entry = self.ledger.get(&self.key(id))?;
+        Some(match self.exec.plan.action(id) {
+            Action::Relink => entry.relink_ms.unwrap_or(entry.duration_ms / 10),
+            _ => entry.duration_ms,
+        })
     }
 
     fn run<'s>(
@@ -329,32 +470,53 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     }
 
     fn start(&mut self, id: UnitId) -> Result<Job> {
-        let key = self.exec.specs[id.0].unit_key();
-        // Forget the unit first: a build killed while rustc runs must not
+        let key = self.key(id);
+        let action = self.actions.get(&id).copied().unwrap_or(Action::Compile);
+        let old = self.ledger.get(&key).cloned();
+        // Forget the unit first: a build killed while its job runs must not
         // leave an entry that vouches for half-written artifacts.
         self.ledger.invalidate(&key)?;
-        let invocation = self.exec.invocations[id.0]
-            .take()
-            .ok_or_else(|| Error::State {
-                path: PathBuf::from(&key),
-                message: "unit scheduled twice".to_owned(),
-            })?;
         let unit = self.exec.infos[id.0].clone();
-        let stage = match unit.kind {
-            TargetKind::Bin => Stage::CompileAndLink,
-            _ => Stage::FrontEnd,
-        };
+        let (kind, stage, command) =
+            match (action, old.and_then(|e| e.link.clone().map(|l| (e, l)))) {
+                (Action::Relink, Some((entry, recipe))) => {
+                    self.relinking.insert(id, entry);
+                    let command = format!("{} {}", recipe.program, recipe.args.join(" "));
+                    (JobKind::Relink { recipe }, Stage::Relink, command)
+                }
+                _ => {
+                    self.actions.insert(id, Action::Compile);
+                    self.compiled.insert(id);
+                    let invocation = self.exec.invocations[id.0].clone();
+                    let stage = match unit.kind {
+                        TargetKind::Bin => Stage::CompileAndLink,
+                        _ => Stage::FrontEnd,
+                    };
+                    let command = invocation.display();
+                    let record_link = self.exec.record_links && unit.kind == TargetKind::Bin;
+                    (
+                        JobKind::Compile {
+                            invocation,
+                            record_link,
+                        },
+                        stage,
+                        command,
+                    )
+                }
+            };
+        let action = self.actions[&id];
         self.reporter.event(&BuildEvent::JobStarted {
             unit,
+            action,
             stage,
-            command: invocation.display(),
+            command,
             estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
-        self.started_at.insert(id, Instant::now());
         Ok(Job {
             unit: id,
-            invocation,
+            kind,
             outputs: self.exec.outputs[id.0].clone(),
+            target_dir: self.exec.target_dir.to_path_buf(),
         })
     }
 
@@ -383,21 +545,32 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             }
             JobEvent::Done { unit, result } => {
                 self.running -= 1;
-                let info = self.exec.infos[unit.0].clone();
-                match result {
-                    Ok(output) => {
-                        if let Err(e) = self.record(unit, &output) {
+                let action = self.actions.get(&unit).copied().unwrap_or(Action::Compile);
+                match (result, action) {
+                    (Ok(output), action) => {
+                        let recorded = match action {
+                            Action::Relink => self.record_relink(unit, &output),
+                            _ => self.record_compile(unit, &output),
+                        };
+                        if let Err(e) = recorded {
                             self.error = Some(e);
                             return;
                         }
-                        self.compiled += 1;
+                        match action {
+                            Action::Relink => self.counts.1 += 1,
+                            _ => self.counts.0 += 1,
+                        }
                         self.queue.finish(unit, Artifact::Link);
                         self.reporter.event(&BuildEvent::JobFinished {
-                            unit: info,
+                            unit: self.exec.infos[unit.0].clone(),
+                            action,
                             duration: output.duration,
+                            verdict: self.verdict(unit),
                         });
                     }
-                    Err(failure) => {
+                    (Err(failure), Action::Relink) => self.relink_failed(unit, failure),
+                    (Err(failure), _) => {
+                        let info = self.exec.infos[unit.0].clone();
                         self.failed.push(info.label());
                         self.reporter.event(&BuildEvent::JobFailed {
                             unit: info,
@@ -410,108 +583,173 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
-    /// Write the unit's ledger entry from what rustc reported it read.
-    fn record(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
+    /// Write the unit's ledger entry from what rustc reported it read, then
+    /// let dependents that absorb this change know.
+    fn record_compile(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
         let spec = &self.exec.specs[id.0];
         let root = self.exec.root;
-        // Prefer hashes taken before rustc ran: if a file changed during the
-        // build, the next build sees the change instead of trusting it.
-        let inputs = output
-            .dep_info
-            .files
-            .iter()
-            .map(|file| {
-                let rel = relative_to(&normalize(&root.join(file)), root);
-                let hash = self
-                    .exec
-                    .plan
-                    .known_hashes
-                    .get(&rel)
-                    .or_else(|| output.file_hashes.get(file))
-                    .cloned()
-                    .unwrap_or_default();
-                FileRecord { path: rel, hash }
-            })
-            .collect();
-        let deps = self
-            .exec
-            .graph
+        let graph = self.exec.graph;
+        let mut entry = Ledger::new_entry(spec.unit_key());
+        if let Some(dep_info) = &output.dep_info {
+            // Prefer hashes taken before rustc ran: if a file changed during
+            // the build, the next build sees the change instead of trusting it.
+            entry.inputs = dep_info
+                .files
+                .iter()
+                .map(|file| {
+                    let rel = relative_to(&normalize(&root.join(file)), root);
+                    let hash = self
+                        .exec
+                        .plan
+                        .known_hashes
+                        .get(&rel)
+                        .or_else(|| output.file_hashes.get(file))
+                        .cloned()
+                        .unwrap_or_default();
+                    FileRecord { path: rel, hash }
+                })
+                .collect();
+            entry.env = dep_info
+                .env
+                .iter()
+                .map(|(name, value)| EnvRecord {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect();
+        }
+        entry.toolchain = self.exec.toolchain.to_owned();
+        entry.spec = spec.fingerprint();
+        entry.deps = graph
             .unit(id)
             .deps
             .iter()
-            .map(|d| DepRecord {
-                unit: self.exec.specs[d.unit.0].unit_key(),
-                output: self.output_of(d.unit),
-            })
+            .map(|d| self.dep_record(d.unit))
             .collect();
-        let own_output = output.output_hash.clone();
-        self.outputs.insert(id, own_output.clone());
-        let mut entry = Ledger::new_entry(spec.unit_key());
-        entry.toolchain = self.exec.toolchain.to_owned();
-        entry.spec = spec.fingerprint();
-        entry.inputs = inputs;
-        entry.env = output
-            .dep_info
-            .env
-            .iter()
-            .map(|(name, value)| EnvRecord {
-                name: name.clone(),
-                value: value.clone(),
-            })
+        entry.links = graph
+            .transitive_deps(id)
+            .into_iter()
+            .map(|d| self.dep_record(d))
             .collect();
-        entry.deps = deps;
-        entry.output = own_output;
+        entry.output = output.output_hash.clone();
         entry.duration_ms = output.duration.as_millis() as u64;
         entry.metadata_ms = self.metadata_ms.get(&id).copied();
+        entry.link = output.link.clone();
+        self.outputs.insert(id, output.output_hash.clone());
+        self.ledger.record(entry)?;
+        self.absorb(id)
+    }
+
+    /// Libraries not recompiled in this build take a dependency's new output
+    /// as consistent for linking (the plan only lets them when the change is
+    /// codegen-only); their metadata debt stays visible in `deps`.
+    fn absorb(&mut self, dep: UnitId) -> Result<()> {
+        let key = self.key(dep);
+        let output = self.outputs.get(&dep).cloned().unwrap_or_default();
+        for (i, plan) in self.exec.plan.units.iter().enumerate() {
+            let id = UnitId(i);
+            if !plan.absorbs.contains(&dep) || self.actions.contains_key(&id) {
+                continue;
+            }
+            if let Some(mut entry) = self.ledger.get(&self.key(id)).cloned() {
+                entry.set_link(&key, &output);
+                self.ledger.record(entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn record_relink(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
+        let Some(mut entry) = self.relinking.remove(&id) else {
+            return Ok(());
+        };
+        for dep in self.exec.graph.transitive_deps(id) {
+            let record = self.dep_record(dep);
+            entry.set_link(&record.unit, &record.output);
+        }
+        entry.output = output.output_hash.clone();
+        entry.relink_ms = Some(output.duration.as_millis() as u64);
+        self.outputs.insert(id, output.output_hash.clone());
         self.ledger.record(entry)
     }
 
-    fn output_of(&self, id: UnitId) -> String {
-        self.outputs.get(&id).cloned().unwrap_or_else(|| {
-            self.ledger
-                .get(&self.exec.specs[id.0].unit_key())
-                .map(|e| e.output.clone())
-                .unwrap_or_default()
-        })
+    /// A relink that fails is never an error: compile the binary with rustc,
+    /// after settling the metadata debt of everything rustc will load for it.
+    fn relink_failed(&mut self, id: UnitId, failure: JobFailure) {
+        self.relinking.remove(&id);
+        self.reporter.event(&BuildEvent::Warning {
+            unit: self.exec.infos[id.0].clone(),
+            message: format!(
+                "relinking failed, compiling with rustc instead: {}",
+                failure.message
+            ),
+        });
+        let graph = self.exec.graph;
+        let mut debtors = Vec::new();
+        for &t in graph.topological() {
+            if !graph.transitive_deps(id).contains(&t)
+                || graph.unit(t).kind != TargetKind::Lib
+                || self.compiled.contains(&t)
+            {
+                continue;
+            }
+            let entry = self.ledger.get(&self.key(t));
+            let stale = graph.unit(t).deps.iter().find(|d| {
+                self.compiled.contains(&d.unit)
+                    || entry.and_then(|e| e.dep_output(&self.key(d.unit)))
+                        != self.outputs.get(&d.unit).map(String::as_str)
+            });
+            if let Some(dep) = stale {
+                self.compiled.insert(t);
+                self.reasons.insert(
+                    t,
+                    Reason::MetadataDebt {
+                        dep: graph.unit(dep.unit).crate_name.clone(),
+                        needed_by: graph.unit(id).crate_name.clone(),
+                    },
+                );
+                debtors.push(t);
+            }
+        }
+        for t in debtors {
+            self.actions.insert(t, Action::Compile);
+            self.queue
+                .enqueue(t, waits_for(graph, t), priority(graph, t));
+        }
+        self.actions.insert(id, Action::Compile);
+        self.compiled.insert(id);
+        let dep = self.exec.plan.unit(id).reason.clone();
+        let dep = match dep {
+            Reason::Relink { dep, .. } => dep,
+            _ => "a dependency".to_owned(),
+        };
+        self.reasons.insert(id, Reason::DependencyRebuilt { dep });
+        self.queue
+            .enqueue(id, waits_for(graph, id), priority(graph, id));
+    }
+
+    fn dep_record(&self, dep: UnitId) -> DepRecord {
+        DepRecord {
+            unit: self.key(dep),
+            output: self.outputs.get(&dep).cloned().unwrap_or_default(),
+        }
     }
 
     fn finish(self) -> Result<BuildSummary> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let fresh = self.exec.graph.len() - self.exec.plan.to_compile().count();
+        let (compiled, relinked) = self.counts;
+        let jobs = self.actions.len();
         Ok(BuildSummary {
             success: self.failed.is_empty(),
-            compiled: self.compiled,
-            fresh,
+            compiled,
+            relinked,
+            fresh: self.exec.graph.len().saturating_sub(jobs),
             failed: self.failed,
             duration: self.exec.started.elapsed(),
             profile: self.exec.profile,
+            predicted: None,
         })
     }
 }
-
-/// What a unit's rustc run needs before it can start: a library compiles
-/// against its library dependencies' `.rmeta`; anything that links (binaries,
-/// proc-macros) needs every transitive dependency's final artifact.
-pub fn waits_for(graph: &CrateGraph, id: UnitId) -> Vec<(UnitId, Artifact)> {
-    let unit = graph.unit(id);
-    match unit.kind {
-        TargetKind::Lib => unit
-            .deps
-            .iter()
-            .map(|d| match graph.unit(d.unit).kind {
-                TargetKind::Lib => (d.unit, Artifact::Metadata),
-                _ => (d.unit, Artifact::Link),
-            })
-            .collect(),
-        TargetKind::Bin | TargetKind::ProcMacro => graph
-            .transitive_deps(id)
-            .into_iter()
-            .map(|d| (d, Artifact::Link))
-            .collect(),
-    }
-}
-
-/// Per-unit compiler environment, indexed by unit.
-pub type CompilerEnv = Vec<BTreeMap<String, String>>;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -33,12 +33,59 @@ pub struct LedgerEntry {
     pub spec: String,
     pub inputs: Vec<FileRecord>,
     pub env: Vec<EnvRecord>,
+    /// Direct dependencies: the output rustc compiled this unit against.
+    /// When one differs from the dependency's current output while `links`
+    /// agrees, the unit carries *metadata debt*: its code is right, but
+    /// rustc would refuse to load its metadata (E0460).
     pub deps: Vec<DepRecord>,
-    /// Hash of the main artifact this build produced.
+    /// Every transitive dependency: the output this unit's artifact is
+    /// consistent with for linking (updated by relinks and absorbed
+    /// codegen-only changes).
+    pub links: Vec<DepRecord>,
+    /// Hash of the `.rmeta` for libraries, else of the final artifact.
     pub output: String,
     pub duration_ms: u64,
     /// When `.rmeta` was ready, for libraries.
     pub metadata_ms: Option<u64>,
+    /// For binaries: the linker command rustc ran, to relink without rustc.
+    pub link: Option<LinkRecipe>,
+    pub relink_ms: Option<u64>,
+}
+
+/// A linker command recorded from `rustc --print link-args`. Paths inside
+/// the target directory are stored as `{target}/...`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecipe {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl LedgerEntry {
+    pub fn dep_output(&self, unit: &str) -> Option<&str> {
+        self.deps
+            .iter()
+            .find(|d| d.unit == unit)
+            .map(|d| d.output.as_str())
+    }
+
+    pub fn link_output(&self, unit: &str) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|d| d.unit == unit)
+            .map(|d| d.output.as_str())
+    }
+
+    /// Record that this unit's artifact is consistent with `output` of `unit`.
+    pub fn set_link(&mut self, unit: &str, output: &str) {
+        match self.links.iter_mut().find(|d| d.unit == unit) {
+            Some(record) => record.output = output.to_owned(),
+            None => self.links.push(DepRecord {
+                unit: unit.to_owned(),
+                output: output.to_owned(),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,9 +169,12 @@ impl Ledger {
             inputs: Vec::new(),
             env: Vec::new(),
             deps: Vec::new(),
+            links: Vec::new(),
             output: String::new(),
             duration_ms: 0,
             metadata_ms: None,
+            link: None,
+            relink_ms: None,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod events;
 pub mod execute;
 pub mod graph;
 pub mod ledger;
+pub mod link;
 pub mod lock;
 pub mod manifest;
 pub mod paths;
@@ -31,5 +32,7 @@ pub mod profile;
 pub mod queue;
 pub mod report;
 pub mod rustc;
+pub mod schedule;
+pub mod touch;
 
 pub use error::{Error, Result};

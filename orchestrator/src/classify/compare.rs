@@ -177,7 +177,10 @@ fn describe(item: &ItemSummary) -> String {
     if item.name.is_empty() {
         return item.kind.clone();
     }
-    format!("{} {}", item.kind, item.name)
+    match &item.owner {
+        Some((owner, _)) => format!("{} {} ({owner})", item.kind, item.name),
+        None => format!("{} {}", item.kind, item.name),
+    }
 }
 
 /// Name what changed inside an item, down to a member where possible.

@@ -47,6 +47,9 @@ pub struct ItemSummary {
     pub body: Option<String>,
     /// Trait items, impl items, fields or variants: `(name, hash)`, to explain a change.
     pub members: Vec<(String, String)>,
+    /// For methods: the impl they belong to (`impl Storage for MemoryStorage`)
+    /// and the name of its self type (`MemoryStorage`).
+    pub owner: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +134,7 @@ impl Summarizer<'_> {
             interface: String::new(),
             body: None,
             members: Vec::new(),
+            owner: None,
         };
         match &masked {
             Item::Fn(f) => {
@@ -302,6 +306,7 @@ impl Summarizer<'_> {
                             Some(self.line_starts),
                         )),
                         members: Vec::new(),
+                        owner: Some((label.clone(), self_type_name(&imp.self_ty))),
                     });
                 }
                 _ => {
@@ -321,7 +326,6 @@ impl Summarizer<'_> {
         self.items.push(summary.clone());
         for mut method in methods {
             method.key = format!("{impl_key}::fn {}", method.name);
-            method.name = format!("{label}::{}", method.name);
             self.items.push(method);
         }
     }
@@ -634,6 +638,19 @@ fn impl_label(imp: &syn::ItemImpl) -> String {
             compact(&path.to_token_stream().to_string())
         ),
         None => format!("impl {self_ty}"),
+    }
+}
+
+/// `MemoryStorage` for `impl Storage for MemoryStorage`, `Wrapper` for `Wrapper<T>`.
+fn self_type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        other => compact(&other.to_token_stream().to_string()),
     }
 }
 

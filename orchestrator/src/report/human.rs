@@ -9,9 +9,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Reporter, Verbosity};
 use crate::error::Error;
 use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo};
+use crate::plan::{Action, Change};
 
 pub struct Human {
     verbosity: Verbosity,
+    /// `--explain`: one line per crate that is not fresh, naming the cause.
+    explain: bool,
     color: bool,
     bars: Option<Bars>,
     warnings: HashMap<String, usize>,
@@ -29,7 +32,7 @@ struct Bars {
 }
 
 impl Human {
-    pub fn new(verbosity: Verbosity, color: bool, tty: bool) -> Human {
+    pub fn new(verbosity: Verbosity, color: bool, tty: bool, explain: bool) -> Human {
         let bars = (tty && verbosity > Verbosity::Quiet).then(|| Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             overall: ProgressBar::hidden(),
@@ -40,6 +43,7 @@ impl Human {
         });
         Human {
             verbosity,
+            explain,
             color,
             bars,
             warnings: HashMap::new(),
@@ -152,18 +156,66 @@ impl Reporter for Human {
                     self.start_bars(*to_compile, *jobs, *estimate);
                 }
             }
-            BuildEvent::Fresh { unit } => {
-                if self.verbosity == Verbosity::Verbose {
+            BuildEvent::Planned {
+                unit,
+                action,
+                stages,
+                predicted,
+                verdict,
+            } => {
+                if self.explain && *action != Action::Fresh {
+                    self.status(
+                        "Explain",
+                        Style::new().cyan(),
+                        &format!("{}: {}", unit.crate_name, verdict.explain),
+                    );
+                } else if !self.explain {
+                    let stages = if stages.is_empty() {
+                        "fresh".to_owned()
+                    } else {
+                        stages.join(" → ")
+                    };
+                    let rest = format!(
+                        "{} [{stages}] ~{} — {}",
+                        unit.label(),
+                        secs(*predicted),
+                        verdict.explain
+                    );
+                    self.status(action.planned(), Style::new().cyan(), &rest);
+                }
+            }
+            BuildEvent::PlanFinished { predicted } => {
+                let rest = format!("wall time ~{} (from recorded durations)", secs(*predicted));
+                self.status("Predicted", Style::new().green(), &rest);
+            }
+            BuildEvent::Fresh { unit, verdict } => {
+                if verdict.change == Change::Cosmetic {
+                    let rest = format!(
+                        "{}: comments or whitespace only, no rustc run",
+                        unit.label()
+                    );
+                    self.status("Cosmetic", Style::new().green(), &rest);
+                } else if self.verbosity == Verbosity::Verbose {
                     self.status("Fresh", Style::new().green(), &describe(unit));
                 }
             }
+            BuildEvent::Warning { unit, message } => {
+                let label = self.style(Style::new().yellow().bold()).apply_to("warning");
+                self.line(&format!("{label}: {}: {message}", unit.label()));
+            }
             BuildEvent::JobStarted {
                 unit,
+                action,
                 stage,
                 command,
                 estimate,
             } => {
-                self.status("Compiling", Style::new().green(), &describe(unit));
+                let verb = if *action == Action::Relink {
+                    "Relinking"
+                } else {
+                    "Compiling"
+                };
+                self.status(verb, Style::new().green(), &describe(unit));
                 if self.verbosity == Verbosity::Verbose {
                     self.status("Running", Style::new().green(), &format!("`{command}`"));
                 }
@@ -199,15 +251,25 @@ impl Reporter for Human {
                 }
                 self.raw(rendered);
             }
-            BuildEvent::JobFinished { unit, duration } => {
+            BuildEvent::JobFinished {
+                unit,
+                action,
+                duration,
+                ..
+            } => {
                 if let Some(bars) = &mut self.bars {
                     bars.job_ended(unit);
                 }
+                let verb = if *action == Action::Relink {
+                    "Relinked"
+                } else {
+                    "Compiled"
+                };
                 let mut rest = format!("{} in {}", unit.label(), secs(*duration));
                 if let Some(n) = self.warnings.get(&unit.label()) {
                     rest.push_str(&format!(" ({n} warning{})", if *n == 1 { "" } else { "s" }));
                 }
-                self.status("Compiled", Style::new().green(), &rest);
+                self.status(verb, Style::new().green(), &rest);
             }
             BuildEvent::JobFailed { unit, message, .. } => {
                 if let Some(bars) = &mut self.bars {
@@ -248,13 +310,17 @@ impl Human {
         if !summary.success {
             return; // the error line follows from the CLI
         }
-        let rest = format!(
-            "{} in {}: {} compiled, {} fresh",
+        let mut rest = format!(
+            "{} in {}: {} compiled, {} relinked, {} fresh",
             summary.profile.description(),
             secs(summary.duration),
             summary.compiled,
+            summary.relinked,
             summary.fresh
         );
+        if let Some(predicted) = summary.predicted {
+            rest.push_str(&format!(" (predicted {})", secs(predicted)));
+        }
         self.status("Finished", Style::new().green(), &rest);
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::Reporter;
 use crate::error::Error;
 use crate::events::{BuildEvent, UnitInfo};
+use crate::plan::Action;
 
 pub struct Json<W: Write> {
     out: W,
@@ -68,13 +69,38 @@ impl<W: Write> Reporter for Json<W> {
                 "profile": profile.name(),
                 "estimate_ms": estimate.map(ms),
             }),
-            BuildEvent::Fresh { unit } => with(
-                unit_fields("crate-finished", unit),
-                json!({"action": "fresh", "duration_ms": 0}),
+            BuildEvent::Planned {
+                unit,
+                action,
+                stages,
+                predicted,
+                verdict,
+            } => with(
+                unit_fields("planned", unit),
+                json!({
+                    "action": action.planned(),
+                    "stages": stages,
+                    "predicted_ms": ms(*predicted),
+                    "change": verdict.change.as_str(),
+                    "explain": verdict.explain,
+                }),
             ),
-            BuildEvent::JobStarted { unit, .. } => {
-                with(unit_fields("crate-started", unit), json!({}))
+            BuildEvent::PlanFinished { predicted } => {
+                json!({"reason": "plan-finished", "predicted_ms": ms(*predicted)})
             }
+            BuildEvent::Fresh { unit, verdict } => with(
+                unit_fields("crate-finished", unit),
+                json!({
+                    "action": "fresh",
+                    "duration_ms": 0,
+                    "change": verdict.change.as_str(),
+                    "explain": verdict.explain,
+                }),
+            ),
+            BuildEvent::JobStarted { unit, action, .. } => with(
+                unit_fields("crate-started", unit),
+                json!({"action": action.planned()}),
+            ),
             BuildEvent::StageChanged {
                 unit,
                 stage,
@@ -91,10 +117,23 @@ impl<W: Write> Reporter for Json<W> {
                 unit_fields("compiler-message", unit),
                 json!({"level": level, "rendered": rendered}),
             ),
-            BuildEvent::JobFinished { unit, duration } => with(
+            BuildEvent::JobFinished {
+                unit,
+                action,
+                duration,
+                verdict,
+            } => with(
                 unit_fields("crate-finished", unit),
-                json!({"action": "compiled", "duration_ms": ms(*duration)}),
+                json!({
+                    "action": if *action == Action::Relink { "relinked" } else { "compiled" },
+                    "duration_ms": ms(*duration),
+                    "change": verdict.change.as_str(),
+                    "explain": verdict.explain,
+                }),
             ),
+            BuildEvent::Warning { unit, message } => {
+                with(unit_fields("warning", unit), json!({"message": message}))
+            }
             BuildEvent::JobFailed {
                 unit,
                 duration,
@@ -107,7 +146,9 @@ impl<W: Write> Reporter for Json<W> {
                 "reason": "build-finished",
                 "success": summary.success,
                 "compiled": summary.compiled,
+                "relinked": summary.relinked,
                 "fresh": summary.fresh,
+                "predicted_ms": summary.predicted.map(ms),
                 "failed": summary.failed,
                 "duration_ms": ms(summary.duration),
             }),

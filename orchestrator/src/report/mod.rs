@@ -38,9 +38,10 @@ pub fn reporter(
     verbosity: Verbosity,
     color: bool,
     tty: bool,
+    explain: bool,
 ) -> Box<dyn Reporter> {
     match format {
         MessageFormat::Json => Box::new(Json::stdout()),
-        MessageFormat::Human => Box::new(Human::new(verbosity, color, tty)),
+        MessageFormat::Human => Box::new(Human::new(verbosity, color, tty, explain)),
     }
 }

@@ -1,0 +1,215 @@
+//! Relinking a binary without rustc (rustc-facts §6).
+//!
+//! A binary compiled with `-C save-temps --print link-args` keeps its object
+//! files and prints the exact linker command. [`record`] turns that output
+//! into a [`LinkRecipe`]: rustc's temp dir (it holds `symbols.o`) is moved to
+//! `deps/<bin>.link/`, bitcode is deleted, and target-directory paths become
+//! `{target}`. [`relink`] replays it after a dependency's codegen-only
+//! change. Any failure is reported, and the caller rebuilds with rustc.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::ledger::LinkRecipe;
+
+const TARGET: &str = "{target}";
+
+/// Flags that make rustc keep the link inputs and print the link command.
+pub const RECORD_FLAGS: [&str; 4] = ["-C", "save-temps", "--print", "link-args"];
+
+/// Remove what an earlier compile of this binary left (objects, bitcode, link dir).
+pub fn clean(main: &Path) {
+    let (Some(dir), Some(stem)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let prefix = format!("{stem}.");
+    let _ = std::fs::remove_dir_all(link_dir(main));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.contains(".rcgu.") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn link_dir(main: &Path) -> PathBuf {
+    let name = main
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    main.with_file_name(format!("{name}.link"))
+}
+
+/// Build a recipe from rustc's stdout after a successful compile of `main`.
+pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe, String> {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("\"-o\""))
+        .ok_or("rustc printed no link command")?;
+    let (env, mut argv) = parse_command(line)?;
+    if argv.is_empty() {
+        return Err("empty link command".to_owned());
+    }
+    let deps = main.parent().ok_or("binary has no directory")?;
+    // rustc's temp dir (`deps/rustcXXXXXX/symbols.o`) must outlive this build.
+    let temp = argv
+        .iter()
+        .map(PathBuf::from)
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .find(|p| {
+            p.parent() == Some(deps)
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("rustc"))
+        });
+    if let Some(temp) = temp {
+        let stable = link_dir(main);
+        let _ = std::fs::remove_dir_all(&stable);
+        std::fs::rename(&temp, &stable)
+            .map_err(|e| format!("could not keep {}: {e}", temp.display()))?;
+        let (from, to) = (
+            temp.to_string_lossy().into_owned(),
+            stable.to_string_lossy().into_owned(),
+        );
+        for arg in &mut argv {
+            if arg.starts_with(&from) {
+                *arg = arg.replacen(&from, &to, 1);
+            }
+        }
+    }
+    drop_bitcode(main);
+    let target = target_dir.to_string_lossy().into_owned();
+    let portable = |s: String| {
+        if s.starts_with(&target) {
+            s.replacen(&target, TARGET, 1)
+        } else {
+            s
+        }
+    };
+    let program = argv.remove(0);
+    Ok(LinkRecipe {
+        program,
+        args: argv.into_iter().map(portable).collect(),
+        env: env.into_iter().map(|(k, v)| (k, portable(v))).collect(),
+    })
+}
+
+fn drop_bitcode(main: &Path) {
+    let (Some(dir), Some(stem)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let prefix = format!("{stem}.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".bc") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Re-run a recorded link step. Returns the linker's complaint on failure.
+pub fn relink(recipe: &LinkRecipe, target_dir: &Path) -> Result<(), String> {
+    let target = target_dir.to_string_lossy();
+    let resolve = |s: &String| s.replacen(TARGET, &target, 1);
+    let output = Command::new(resolve(&recipe.program))
+        .args(recipe.args.iter().map(resolve))
+        .envs(recipe.env.iter().map(|(k, v)| (k, resolve(v))))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run the linker `{}`: {e}", recipe.program))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let excerpt: Vec<&str> = stderr.lines().take(6).collect();
+    Err(format!(
+        "the linker failed ({}): {}",
+        output.status,
+        excerpt.join(" | ")
+    ))
+}
+
+/// Parse `K="v" K2="v2" "prog" "arg"...` as rustc prints a command
+/// (Rust `{:?}` string quoting).
+/// Environment assignments and the argument vector of a printed command.
+type ParsedCommand = (Vec<(String, String)>, Vec<String>);
+
+fn parse_command(line: &str) -> Result<ParsedCommand, String> {
+    let mut env = Vec::new();
+    let mut argv = Vec::new();
+    let mut chars = line.trim().chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&c) = chars.peek() else { break };
+        let mut name = String::new();
+        if c != '"' {
+            while let Some(&c) = chars.peek() {
+                if c == '=' {
+                    break;
+                }
+                name.push(c);
+                chars.next();
+            }
+            if chars.next() != Some('=') || chars.peek() != Some(&'"') {
+                return Err(format!("unexpected text in link command near `{name}`"));
+            }
+        }
+        chars.next(); // opening quote
+        let mut value = String::new();
+        loop {
+            match chars.next() {
+                None => return Err("unterminated string in link command".to_owned()),
+                Some('"') => break,
+                Some('\\') => match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some('t') => value.push('\t'),
+                    Some('r') => value.push('\r'),
+                    Some('0') => value.push('\0'),
+                    Some('u') => {
+                        let code: String =
+                            chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                        let ch = u32::from_str_radix(&code, 16).ok().and_then(char::from_u32);
+                        value.push(ch.ok_or("bad \\u escape in link command")?);
+                    }
+                    Some(other) => value.push(other),
+                    None => return Err("dangling escape in link command".to_owned()),
+                },
+                Some(c) => value.push(c),
+            }
+        }
+        if name.is_empty() {
+            argv.push(value);
+        } else {
+            env.push((name, value));
+        }
+    }
+    Ok((env, argv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_env_program_and_escaped_args() {
+        let (env, argv) =
+            parse_command(r#"LC_ALL="C" PATH="/a:/b" "cc" "-m64" "/t/x y.o" "-Wl,\"q\"" "\u{e9}""#)
+                .unwrap();
+        assert_eq!(
+            env,
+            vec![
+                ("LC_ALL".into(), "C".into()),
+                ("PATH".into(), "/a:/b".into())
+            ]
+        );
+        assert_eq!(argv, vec!["cc", "-m64", "/t/x y.o", "-Wl,\"q\"", "é"]);
+        assert!(parse_command(r#""cc" "unterminated"#).is_err());
+    }
+}
