@@ -181,7 +181,12 @@ impl Reporter for Human {
                         secs(*predicted),
                         verdict.explain
                     );
-                    self.status(action.planned(), Style::new().cyan(), &rest);
+                    let verb = match action {
+                        Action::Compile => "Compile",
+                        Action::Relink => "Relink",
+                        Action::Fresh | Action::Cosmetic => "Fresh",
+                    };
+                    self.status(verb, Style::new().cyan(), &rest);
                 }
             }
             BuildEvent::PlanFinished { predicted } => {
