@@ -131,6 +131,8 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
             duration: started.elapsed(),
             profile: opts.profile,
             predicted: Some(Duration::from_millis(plan.predicted_ms)),
+            timings: Vec::new(),
+            schedule: None,
         };
         reporter.event(&BuildEvent::PlanFinished {
             predicted: Duration::from_millis(plan.predicted_ms),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::graph::Unit;
+use crate::graph::{Unit, UnitId};
 use crate::manifest::TargetKind;
 use crate::plan::{Action, Change};
 use crate::profile::Profile;
@@ -137,8 +137,35 @@ pub struct BuildSummary {
     pub fresh: usize,
     /// With `--touch`: what the plan predicted, to show beside the measured time.
     pub predicted: Option<Duration>,
+    /// Every job that ran, in the order they finished.
+    pub timings: Vec<JobTiming>,
+    /// Scheduler statistics; `None` when no job ran.
+    pub schedule: Option<ScheduleStats>,
     /// Labels of units whose job failed.
     pub failed: Vec<String>,
     pub duration: Duration,
     pub profile: Profile,
+}
+
+/// When a job ran, in milliseconds since the first job could start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobTiming {
+    pub unit: UnitId,
+    pub action: Action,
+    pub start_ms: u64,
+    /// When the `.rmeta` was out (pipelined libraries).
+    pub metadata_ms: Option<u64>,
+    pub end_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleStats {
+    /// Longest chain of jobs, with pipelining, from measured durations.
+    pub critical_path_ms: u64,
+    /// Sum of all job durations.
+    pub job_time_ms: u64,
+    /// wall / max(critical path, job time / workers): 1.0 is the limit.
+    pub efficiency: f64,
+    /// The jobs on the critical path, first to last.
+    pub critical_path: Vec<UnitId>,
 }

@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
-use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo, Verdict};
+use crate::events::{BuildEvent, BuildSummary, JobTiming, ScheduleStats, Stage, UnitInfo, Verdict};
 use crate::graph::{CrateGraph, UnitId};
 use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, LinkRecipe, hash_file};
 use crate::link;
@@ -27,7 +27,7 @@ use crate::profile::Profile;
 use crate::queue::{Artifact, DependencyQueue};
 use crate::report::Reporter;
 use crate::rustc::{CompileSpec, DepInfo, Invocation, Message, Outputs};
-use crate::schedule::{priority, waits_for};
+use crate::schedule::{JobTime, longest_paths, waits_for};
 
 /// One job: a rustc run, or a relink.
 #[derive(Debug, Clone)]
@@ -322,6 +322,10 @@ struct Coordinator<'a, 'l> {
     /// Ledger entries of binaries being relinked, to update afterwards.
     relinking: HashMap<UnitId, LedgerEntry>,
     metadata_ms: HashMap<UnitId, u64>,
+    /// When the first job could start; job timings are relative to it.
+    epoch: Instant,
+    started_at: HashMap<UnitId, u64>,
+    timings: Vec<JobTiming>,
     running: usize,
     counts: (usize, usize),
     failed: Vec<String>,
@@ -347,6 +351,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             compiled: HashSet::new(),
             relinking: HashMap::new(),
             metadata_ms: HashMap::new(),
+            epoch: Instant::now(),
+            started_at: HashMap::new(),
+            timings: Vec::new(),
             running: 0,
             counts: (0, 0),
             failed: Vec::new(),
@@ -413,7 +420,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 self.compiled.insert(id);
             }
             self.queue
-                .enqueue(id, waits_for(graph, id), priority(graph, id));
+                .enqueue(id, waits_for(graph, id), self.exec.plan.priorities[id.0]);
         }
         Ok(())
     }
@@ -447,6 +454,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         tx: &Sender<JobEvent>,
         rx: &Receiver<JobEvent>,
     ) {
+        self.epoch = Instant::now();
         loop {
             while self.running < self.exec.jobs && self.failed.is_empty() && self.error.is_none() {
                 let Some(id) = self.queue.pop() else { break };
@@ -512,6 +520,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             command,
             estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
+        self.started_at
+            .insert(id, self.epoch.elapsed().as_millis() as u64);
         Ok(Job {
             unit: id,
             kind,
@@ -560,6 +570,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                             Action::Relink => self.counts.1 += 1,
                             _ => self.counts.0 += 1,
                         }
+                        self.record_timing(unit, action);
                         self.queue.finish(unit, Artifact::Link);
                         self.reporter.event(&BuildEvent::JobFinished {
                             unit: self.exec.infos[unit.0].clone(),
@@ -714,7 +725,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         for t in debtors {
             self.actions.insert(t, Action::Compile);
             self.queue
-                .enqueue(t, waits_for(graph, t), priority(graph, t));
+                .enqueue(t, waits_for(graph, t), self.exec.plan.priorities[t.0]);
         }
         self.actions.insert(id, Action::Compile);
         self.compiled.insert(id);
@@ -725,7 +736,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         };
         self.reasons.insert(id, Reason::DependencyRebuilt { dep });
         self.queue
-            .enqueue(id, waits_for(graph, id), priority(graph, id));
+            .enqueue(id, waits_for(graph, id), self.exec.plan.priorities[id.0]);
     }
 
     fn dep_record(&self, dep: UnitId) -> DepRecord {
@@ -735,10 +746,28 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
+    fn record_timing(&mut self, unit: UnitId, action: Action) {
+        let start = self.started_at.get(&unit).copied().unwrap_or(0);
+        let end = self.epoch.elapsed().as_millis() as u64;
+        let metadata = match action {
+            Action::Relink => None,
+            _ => self.metadata_ms.get(&unit).map(|m| start + m),
+        };
+        self.timings.push(JobTiming {
+            unit,
+            action,
+            start_ms: start,
+            metadata_ms: metadata,
+            end_ms: end.max(start),
+        });
+    }
+
     fn finish(self) -> Result<BuildSummary> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let wall = self.epoch.elapsed().as_millis() as u64;
+        let schedule = measure_schedule(self.exec.graph, &self.timings, wall, self.exec.jobs);
         let (compiled, relinked) = self.counts;
         let jobs = self.actions.len();
         Ok(BuildSummary {
@@ -750,6 +779,72 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             duration: self.exec.started.elapsed(),
             profile: self.exec.profile,
             predicted: None,
+            timings: self.timings,
+            schedule,
         })
     }
+}
+
+/// How close the build came to the limit the graph allows:
+/// wall / max(critical path, total job time / workers), from measured times.
+pub fn measure_schedule(
+    graph: &CrateGraph,
+    timings: &[JobTiming],
+    wall_ms: u64,
+    workers: usize,
+) -> Option<ScheduleStats> {
+    if timings.is_empty() {
+        return None;
+    }
+    let mut times: Vec<Option<JobTime>> = vec![None; graph.len()];
+    for t in timings {
+        let total = t.end_ms - t.start_ms;
+        times[t.unit.0] = Some(JobTime {
+            total,
+            metadata: t.metadata_ms.map(|m| m - t.start_ms).unwrap_or(total),
+        });
+    }
+    let longest = longest_paths(graph, &times);
+    let critical_path_ms = longest.iter().copied().max().unwrap_or(0);
+    let job_time_ms: u64 = times.iter().flatten().map(|t| t.total).sum();
+    let bound = critical_path_ms
+        .max(job_time_ms / workers.max(1) as u64)
+        .max(1);
+    let mut critical_path = Vec::new();
+    // Walk the chain: start at the job with the longest path, then follow
+    // the waiter whose path accounts for the rest.
+    let mut current = (0..graph.len())
+        .map(UnitId)
+        .filter(|u| times[u.0].is_some())
+        .max_by_key(|u| longest[u.0]);
+    while let Some(id) = current {
+        critical_path.push(id);
+        let time = times[id.0].unwrap_or(JobTime {
+            total: 0,
+            metadata: 0,
+        });
+        current = graph
+            .units()
+            .iter()
+            .filter(|w| times[w.id.0].is_some())
+            .filter_map(|w| {
+                let artifact = waits_for(graph, w.id)
+                    .into_iter()
+                    .find(|(d, _)| *d == id)?
+                    .1;
+                let wait = if artifact == Artifact::Metadata {
+                    time.metadata
+                } else {
+                    time.total
+                };
+                (wait + longest[w.id.0] == longest[id.0]).then_some(w.id)
+            })
+            .next();
+    }
+    Some(ScheduleStats {
+        critical_path_ms,
+        job_time_ms,
+        efficiency: wall_ms.max(1) as f64 / bound as f64,
+        critical_path,
+    })
 }

@@ -1,9 +1,15 @@
 //! Scheduling facts shared by execution and prediction: what a job waits
-//! for, and which ready job goes first.
+//! for, how long jobs take, and which ready job goes first — the one with
+//! the longest remaining path to the end of the build, so the critical path
+//! never waits behind short jobs.
+
+use std::path::Path;
 
 use crate::graph::{CrateGraph, UnitId};
+use crate::ledger::Ledger;
 use crate::manifest::TargetKind;
 use crate::queue::Artifact;
+use crate::rustc::CompileSpec;
 
 /// What a unit's job needs before it can start: a library compiles against
 /// its library dependencies' `.rmeta` (pipelining, rustc-facts §2); anything
@@ -28,7 +34,106 @@ pub fn waits_for(graph: &CrateGraph, id: UnitId) -> Vec<(UnitId, Artifact)> {
     }
 }
 
-/// cargo's rule: units with more dependents first.
-pub fn priority(graph: &CrateGraph, id: UnitId) -> u64 {
-    graph.transitive_dependents(id).len() as u64
+/// How long a job takes, and when dependents waiting for its `.rmeta` may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTime {
+    pub total: u64,
+    /// For pipelined libraries: when the metadata is out; else `total`.
+    pub metadata: u64,
+}
+
+/// Per-unit durations in milliseconds, from the ledger (or estimated).
+#[derive(Debug, Clone)]
+pub struct Durations {
+    pub compile: Vec<u64>,
+    /// Until `.rmeta` is ready (libraries).
+    pub metadata: Vec<u64>,
+    pub relink: Vec<u64>,
+    /// Whether `compile` was measured (else estimated from source size).
+    pub measured: Vec<bool>,
+}
+
+impl Durations {
+    pub fn from_ledger(
+        graph: &CrateGraph,
+        specs: &[CompileSpec],
+        ledger: &Ledger,
+        root: &Path,
+    ) -> Durations {
+        let mut d = Durations {
+            compile: Vec::new(),
+            metadata: Vec::new(),
+            relink: Vec::new(),
+            measured: Vec::new(),
+        };
+        for unit in graph.units() {
+            let entry = ledger.get(&specs[unit.id.0].unit_key());
+            let compile = entry
+                .map(|e| e.duration_ms)
+                .unwrap_or_else(|| estimate_ms(&root.join(&specs[unit.id.0].src)));
+            d.measured.push(entry.is_some());
+            d.metadata.push(
+                entry
+                    .and_then(|e| e.metadata_ms)
+                    .unwrap_or(compile * 6 / 10),
+            );
+            d.relink.push(
+                entry
+                    .and_then(|e| e.relink_ms)
+                    .unwrap_or((compile / 10).max(60)),
+            );
+            d.compile.push(compile);
+        }
+        d
+    }
+}
+
+/// Before any build: ~10 ms per KiB of the crate's top source directory plus start-up.
+fn estimate_ms(src: &Path) -> u64 {
+    let dir = src.parent().unwrap_or(Path::new("."));
+    let bytes: u64 = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    60 + bytes / 100
+}
+
+/// For every job, the longest time from its start to the end of the build:
+/// its own duration, or the wait its dependents need from it (metadata for a
+/// pipelined library, everything else in full) plus their longest path.
+/// Units that run no job (`None`) get 0.
+pub fn longest_paths(graph: &CrateGraph, jobs: &[Option<JobTime>]) -> Vec<u64> {
+    let mut waiters: Vec<Vec<(UnitId, Artifact)>> = vec![Vec::new(); graph.len()];
+    for unit in graph.units() {
+        if jobs[unit.id.0].is_none() {
+            continue;
+        }
+        for (dep, artifact) in waits_for(graph, unit.id) {
+            waiters[dep.0].push((unit.id, artifact));
+        }
+    }
+    let mut longest = vec![0u64; graph.len()];
+    for &id in graph.topological().iter().rev() {
+        let Some(time) = jobs[id.0] else { continue };
+        let after = waiters[id.0]
+            .iter()
+            .map(|&(w, artifact)| {
+                let wait = if artifact == Artifact::Metadata {
+                    time.metadata
+                } else {
+                    time.total
+                };
+                wait + longest[w.0]
+            })
+            .max()
+            .unwrap_or(0);
+        longest[id.0] = time.total.max(after);
+    }
+    longest
 }

@@ -15,12 +15,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::{Action, BuildPlan, Durations, Reason, UnitPlan, predict};
+use super::{Action, BuildPlan, Reason, UnitPlan, predict};
 use crate::classify::{ChangeClass, Classification, SyntaxCache, classify_crate};
 use crate::graph::{CrateGraph, UnitId};
 use crate::ledger::{Ledger, LedgerEntry, hash_files};
 use crate::manifest::TargetKind;
 use crate::rustc::{CompileSpec, Outputs};
+use crate::schedule::Durations;
 
 /// A simulated change (`--touch`).
 #[derive(Debug, Clone)]
@@ -147,6 +148,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
             .filter_map(|(path, hash)| Some((path, hash?)))
             .collect(),
         predicted_ms: 0,
+        priorities: Vec::new(),
     };
     let durations = Durations::from_ledger(input.graph, input.specs, input.ledger, input.root);
     predict(&mut plan, input.graph, &durations, input.jobs);

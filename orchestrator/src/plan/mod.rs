@@ -19,7 +19,7 @@ use crate::classify::{ChangeClass, Classification};
 use crate::graph::UnitId;
 
 pub use decide::{PlanInput, Touch, plan};
-pub use predict::{Durations, predict};
+pub use predict::{job_time, predict};
 
 /// What the build does with a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -219,6 +219,9 @@ pub struct BuildPlan {
     pub known_hashes: HashMap<PathBuf, String>,
     /// Predicted wall time of the whole build on the `-j` workers.
     pub predicted_ms: u64,
+    /// Per unit: the longest predicted path from its job's start to the end
+    /// of the build; ready jobs run in this order.
+    pub priorities: Vec<u64>,
 }
 
 impl BuildPlan {

@@ -4,77 +4,12 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::path::Path;
 
 use super::{Action, BuildPlan};
 use crate::graph::{CrateGraph, UnitId};
-use crate::ledger::Ledger;
 use crate::manifest::TargetKind;
 use crate::queue::{Artifact, DependencyQueue};
-use crate::rustc::CompileSpec;
-use crate::schedule::{priority, waits_for};
-
-/// Per-unit durations, in milliseconds.
-#[derive(Debug, Clone)]
-pub struct Durations {
-    pub compile: Vec<u64>,
-    /// Until `.rmeta` is ready (libraries).
-    pub metadata: Vec<u64>,
-    pub relink: Vec<u64>,
-    /// Whether `compile` was measured (else estimated).
-    pub measured: Vec<bool>,
-}
-
-/// Before any build: ~10 ms per KiB of source plus rustc's start-up.
-fn estimate_ms(src: &Path) -> u64 {
-    let dir = src.parent().unwrap_or(Path::new("."));
-    let bytes: u64 = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
-    60 + bytes / 100
-}
-
-impl Durations {
-    pub fn from_ledger(
-        graph: &CrateGraph,
-        specs: &[CompileSpec],
-        ledger: &Ledger,
-        root: &Path,
-    ) -> Durations {
-        let mut d = Durations {
-            compile: Vec::new(),
-            metadata: Vec::new(),
-            relink: Vec::new(),
-            measured: Vec::new(),
-        };
-        for unit in graph.units() {
-            let entry = ledger.get(&specs[unit.id.0].unit_key());
-            let compile = entry
-                .map(|e| e.duration_ms)
-                .unwrap_or_else(|| estimate_ms(&root.join(&specs[unit.id.0].src)));
-            d.measured.push(entry.is_some());
-            d.metadata.push(
-                entry
-                    .and_then(|e| e.metadata_ms)
-                    .unwrap_or(compile * 6 / 10),
-            );
-            d.relink.push(
-                entry
-                    .and_then(|e| e.relink_ms)
-                    .unwrap_or((compile / 10).max(60)),
-            );
-            d.compile.push(compile);
-        }
-        d
-    }
-}
+use crate::schedule::{Durations, JobTime, longest_paths, waits_for};
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
@@ -82,15 +17,45 @@ enum Event {
     Done(UnitId),
 }
 
-/// Fill in `predicted_ms` per unit and for the whole plan.
+/// The job a unit's action runs, with its expected duration.
+pub fn job_time(
+    action: Action,
+    kind: TargetKind,
+    durations: &Durations,
+    id: UnitId,
+) -> Option<JobTime> {
+    let compile = durations.compile[id.0];
+    match action {
+        Action::Compile => Some(JobTime {
+            total: compile,
+            metadata: if kind == TargetKind::Lib {
+                durations.metadata[id.0].min(compile)
+            } else {
+                compile
+            },
+        }),
+        Action::Relink => Some(JobTime {
+            total: durations.relink[id.0],
+            metadata: durations.relink[id.0],
+        }),
+        Action::Fresh | Action::Cosmetic => None,
+    }
+}
+
+/// Fill in priorities (longest remaining path), `predicted_ms` per unit and
+/// for the whole plan.
 pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, jobs: usize) {
+    let times: Vec<Option<JobTime>> = graph
+        .units()
+        .iter()
+        .map(|u| job_time(plan.units[u.id.0].action, u.kind, durations, u.id))
+        .collect();
+    plan.priorities = longest_paths(graph, &times);
     let mut queue = DependencyQueue::default();
     for &id in graph.topological() {
-        match plan.units[id.0].action {
-            Action::Compile | Action::Relink => {
-                queue.enqueue(id, waits_for(graph, id), priority(graph, id))
-            }
-            Action::Fresh | Action::Cosmetic => queue.finish(id, Artifact::Link),
+        match times[id.0] {
+            Some(_) => queue.enqueue(id, waits_for(graph, id), plan.priorities[id.0]),
+            None => queue.finish(id, Artifact::Link),
         }
     }
     let mut events: BinaryHeap<Reverse<(u64, Event)>> = BinaryHeap::new();
@@ -98,20 +63,11 @@ pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, 
     loop {
         while free > 0 {
             let Some(id) = queue.pop() else { break };
+            let Some(time) = times[id.0] else { continue };
             free -= 1;
-            let unit = &mut plan.units[id.0];
-            let duration = match unit.action {
-                Action::Relink => durations.relink[id.0],
-                _ => durations.compile[id.0],
-            };
-            unit.predicted_ms = duration;
-            if unit.action == Action::Compile && graph.unit(id).kind == TargetKind::Lib {
-                events.push(Reverse((
-                    now + durations.metadata[id.0].min(duration),
-                    Event::Metadata(id),
-                )));
-            }
-            events.push(Reverse((now + duration, Event::Done(id))));
+            plan.units[id.0].predicted_ms = time.total;
+            events.push(Reverse((now + time.metadata, Event::Metadata(id))));
+            events.push(Reverse((now + time.total, Event::Done(id))));
         }
         let Some(Reverse((at, event))) = events.pop() else {
             break;
@@ -126,4 +82,55 @@ pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, 
         }
     }
     plan.predicted_ms = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Reason, UnitPlan};
+    use std::collections::HashMap;
+
+    #[test]
+    fn longest_path_first_and_makespan_on_two_workers() {
+        // chain: a → b → bin, plus an independent short lib c; all compile.
+        let ws = crate::manifest::load_from(&fixture("chain")).unwrap();
+        let graph = CrateGraph::build(&ws).unwrap();
+        let n = graph.len();
+        let durations = Durations {
+            compile: vec![100; n],
+            metadata: vec![40; n],
+            relink: vec![10; n],
+            measured: vec![true; n],
+        };
+        let mut plan = BuildPlan {
+            units: (0..n)
+                .map(|_| UnitPlan {
+                    action: Action::Compile,
+                    reason: Reason::NeverBuilt,
+                    stages: Vec::new(),
+                    predicted_ms: 0,
+                    absorbs: Vec::new(),
+                })
+                .collect(),
+            known_hashes: HashMap::new(),
+            predicted_ms: 0,
+            priorities: Vec::new(),
+        };
+        // Three workers: level_a → level_b → level_c start 40 apart on each
+        // other's metadata; `top` waits for every rlib (level_c's at 180).
+        predict(&mut plan, &graph, &durations, 3);
+        assert_eq!(plan.predicted_ms, 280);
+        // Two workers: level_c waits for level_a's worker (free at 100).
+        predict(&mut plan, &graph, &durations, 2);
+        assert_eq!(plan.predicted_ms, 300);
+        let first = graph.topological()[0];
+        assert!(plan.priorities[first.0] >= plan.priorities.iter().copied().max().unwrap());
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures")
+            .join(name)
+            .join("Cargo.toml")
+    }
 }

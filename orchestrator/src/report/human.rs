@@ -327,6 +327,15 @@ impl Human {
             rest.push_str(&format!(" (predicted {})", secs(predicted)));
         }
         self.status("Finished", Style::new().green(), &rest);
+        if let (Verbosity::Verbose, Some(s)) = (self.verbosity, &summary.schedule) {
+            let stats = format!(
+                "scheduler efficiency {:.2} (critical path {}, total job time {})",
+                s.efficiency,
+                secs(Duration::from_millis(s.critical_path_ms)),
+                secs(Duration::from_millis(s.job_time_ms))
+            );
+            self.status("Schedule", Style::new().cyan(), &stats);
+        }
     }
 }
 

@@ -151,6 +151,9 @@ impl<W: Write> Reporter for Json<W> {
                 "predicted_ms": summary.predicted.map(ms),
                 "failed": summary.failed,
                 "duration_ms": ms(summary.duration),
+                "critical_path_ms": summary.schedule.as_ref().map(|s| s.critical_path_ms),
+                "job_time_ms": summary.schedule.as_ref().map(|s| s.job_time_ms),
+                "scheduler_efficiency": summary.schedule.as_ref().map(|s| (s.efficiency * 1000.0).round() / 1000.0),
             }),
         };
         self.emit(value);
