@@ -26,10 +26,31 @@ struct Cli {
 enum Command {
     /// Build every member of the workspace with rustc, in parallel, pipelined.
     Build(BuildArgs),
+    /// Print the crate graph, marking what the current sources would rebuild and why.
+    Graph(GraphArgs),
 }
 
 #[derive(Debug, Args)]
-struct BuildArgs {
+struct GraphArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
+    /// `text`: a tree per top-level crate; `dot`: Graphviz
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    format: GraphFormat,
+    /// Simulate a change, as for `build --touch`
+    #[arg(long, value_name = "CRATE[::ITEM][=CLASS]")]
+    touch: Vec<TouchSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+}
+
+/// Which workspace and target directory, for every command.
+#[derive(Debug, Args)]
+struct WorkspaceArgs {
     /// Path to the workspace's (or a member's) Cargo.toml [default: found
     /// by walking up from the current directory]
     #[arg(long, value_name = "PATH")]
@@ -40,6 +61,12 @@ struct BuildArgs {
     /// Build with the release profile (opt-level 3, no incremental)
     #[arg(short = 'r', long)]
     release: bool,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    workspace: WorkspaceArgs,
     /// Number of parallel jobs [default: available cores]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
@@ -68,6 +95,10 @@ struct BuildArgs {
     /// Recompile dependent binaries instead of relinking them after codegen-only changes
     #[arg(long)]
     no_relink: bool,
+    /// Write an HTML report of the build's jobs (Gantt chart, concurrency,
+    /// critical path) to <target-dir>/<profile>/orchestrator-timings.html
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,7 +119,63 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Graph(args) => graph(args),
     }
+}
+
+fn graph(args: GraphArgs) -> i32 {
+    let tty = std::io::stderr().is_terminal();
+    let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
+    let result = options(&args.workspace, tty, args.touch)
+        .and_then(|opts| driver::prepare(&opts, reporter.as_mut(), false));
+    match result {
+        Ok(session) => {
+            let text = match args.format {
+                GraphFormat::Text => {
+                    report::graph::text(&session.graph, &session.infos, &session.plan)
+                }
+                GraphFormat::Dot => {
+                    report::graph::dot(&session.graph, &session.infos, &session.plan)
+                }
+            };
+            print!("{text}");
+            0
+        }
+        Err(error) => {
+            reporter.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+/// Options shared by every command, from arguments and the environment.
+fn options(
+    ws: &WorkspaceArgs,
+    color: bool,
+    touches: Vec<TouchSpec>,
+) -> crate::Result<BuildOptions> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| crate::Error::io("read the current directory", &PathBuf::from("."), e))?;
+    Ok(BuildOptions {
+        cwd,
+        manifest_path: ws.manifest_path.clone(),
+        target_dir: ws.target_dir.clone(),
+        profile: if ws.release {
+            Profile::Release
+        } else {
+            Profile::Dev
+        },
+        jobs: default_jobs(),
+        color,
+        rustc: std::env::var_os("RUSTC").filter(|v| !v.is_empty()),
+        rustflags: rustflags(),
+        cargo: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
+        touches,
+        dry_run: false,
+        explain: false,
+        relink: true,
+        timings: false,
+    })
 }
 
 fn build(args: BuildArgs) -> i32 {
@@ -104,34 +191,16 @@ fn build(args: BuildArgs) -> i32 {
         _ => Verbosity::Normal,
     };
     let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
-    let cwd = match std::env::current_dir() {
-        Ok(cwd) => cwd,
-        Err(e) => {
-            let error = crate::Error::io("read the current directory", &PathBuf::from("."), e);
-            reporter.error(&error);
-            return error.exit_code();
-        }
-    };
-    let options = BuildOptions {
-        cwd,
-        manifest_path: args.manifest_path,
-        target_dir: args.target_dir,
-        profile: if args.release {
-            Profile::Release
-        } else {
-            Profile::Dev
-        },
-        jobs: args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
-        color,
-        rustc: std::env::var_os("RUSTC").filter(|v| !v.is_empty()),
-        rustflags: rustflags(),
-        cargo: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
-        touches: args.touch,
+    let options = options(&args.workspace, color, args.touch).map(|o| BuildOptions {
+        jobs: args.jobs.map(|j| j as usize).unwrap_or(o.jobs),
         dry_run: args.dry_run,
         explain: args.explain,
         relink: !args.no_relink,
-    };
-    match driver::build(&options, reporter.as_mut()) {
+        timings: args.timings,
+        ..o
+    });
+    let result = options.and_then(|options| driver::build(&options, reporter.as_mut()));
+    match result {
         Ok(_) => 0,
         Err(error) => {
             reporter.error(&error);

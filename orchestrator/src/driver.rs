@@ -9,13 +9,14 @@ use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, UnitInfo, Verdict};
 use crate::execute::{self, Execution, RustcRunner};
 use crate::graph::CrateGraph;
-use crate::ledger::{Ledger, hash_str};
+use crate::ledger::{Ledger, hash_str, write_atomic};
 use crate::lock::BuildLock;
-use crate::manifest;
-use crate::plan::{self, Action, BuildPlan, PlanInput, Reason};
+use crate::manifest::{self, Workspace};
+use crate::plan::{self, Action, BuildPlan, PlanInput, Reason, Touch};
 use crate::profile::{Layout, Profile};
 use crate::report::Reporter;
-use crate::rustc::{self, Invocation, InvocationContext, Outputs, Toolchain};
+use crate::report::timings::{self, TimingsInput};
+use crate::rustc::{self, CompileSpec, Invocation, InvocationContext, Outputs, Toolchain};
 use crate::touch::{self, TouchSpec};
 
 /// What the command line (and environment) asked for.
@@ -42,9 +43,49 @@ pub struct BuildOptions {
     pub explain: bool,
     /// Relink binaries after codegen-only changes (dev-like profiles only).
     pub relink: bool,
+    /// Write the HTML timings report.
+    pub timings: bool,
 }
 
-pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
+/// Everything known once the plan is made: what `build` executes and
+/// `graph` prints.
+pub struct Session {
+    pub started: Instant,
+    pub ws: Workspace,
+    pub toolchain: Toolchain,
+    pub graph: CrateGraph,
+    pub target_dir: PathBuf,
+    pub layout: Layout,
+    pub specs: Vec<CompileSpec>,
+    pub outputs: Vec<Outputs>,
+    pub infos: Vec<UnitInfo>,
+    pub ledger: Ledger,
+    pub toolchain_hash: String,
+    pub cache: SyntaxCache,
+    pub touches: Vec<Touch>,
+    pub plan: BuildPlan,
+    /// Held while the build runs; `None` for read-only commands.
+    _lock: Option<BuildLock>,
+}
+
+impl Session {
+    fn invocation_context<'a>(&'a self, opts: &BuildOptions) -> InvocationContext<'a> {
+        InvocationContext {
+            ws: &self.ws,
+            graph: &self.graph,
+            specs: &self.specs,
+            layout: &self.layout,
+            profile: opts.profile,
+            toolchain: &self.toolchain,
+            color: opts.color,
+            cargo: opts.cargo.clone(),
+        }
+    }
+}
+
+/// Stages 1–5: manifests, graph, specs, ledger, classification, plan.
+/// `lock`: take the target directory's build lock (anything that may write).
+pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> Result<Session> {
     let started = Instant::now();
     // `rustc -vV` runs while the manifests are read.
     let (ws, toolchain) = std::thread::scope(|s| {
@@ -69,7 +110,12 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     layout
         .create()
         .map_err(|e| Error::io("create target directory", &layout.deps, e))?;
-    let _lock = BuildLock::acquire(&target_dir, || reporter.event(&BuildEvent::WaitingForLock))?;
+    let lock = match lock {
+        true => Some(BuildLock::acquire(&target_dir, || {
+            reporter.event(&BuildEvent::WaitingForLock)
+        })?),
+        false => None,
+    };
 
     let specs = rustc::compile_specs(&ws, &graph, opts.profile, &toolchain, &opts.rustflags);
     let outputs: Vec<Outputs> = graph
@@ -82,98 +128,144 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         .iter()
         .map(|u| UnitInfo::new(u, &ws.packages[u.package].version.text))
         .collect();
-    let cx = InvocationContext {
-        ws: &ws,
-        graph: &graph,
-        specs: &specs,
-        layout: &layout,
-        profile: opts.profile,
-        toolchain: &toolchain,
-        color: opts.color,
-        cargo: opts.cargo.clone(),
+    let keys: Vec<String> = specs.iter().map(|s| s.unit_key()).collect();
+    let ledger = Ledger::load(&layout.ledger, &keys);
+    let toolchain_hash = hash_str(&toolchain.verbose_version);
+    let cache = SyntaxCache::new(&target_dir.join(".syntax"));
+    let mut session = Session {
+        started,
+        ws,
+        toolchain,
+        graph,
+        target_dir,
+        layout,
+        specs,
+        outputs,
+        infos,
+        ledger,
+        toolchain_hash,
+        cache,
+        touches: Vec::new(),
+        plan: BuildPlan {
+            units: Vec::new(),
+            known_hashes: Default::default(),
+            predicted_ms: 0,
+            priorities: Vec::new(),
+        },
+        _lock: lock,
     };
-    let compiler_env: Vec<_> = graph
+    session.touches = touch::resolve(
+        &opts.touches,
+        &session.ws,
+        &session.graph,
+        &session.specs,
+        &session.cache,
+    )?;
+    let cx = session.invocation_context(opts);
+    let compiler_env: Vec<_> = session
+        .graph
         .units()
         .iter()
         .map(|u| rustc::compiler_env(&cx, u))
         .collect();
-
-    let keys: Vec<String> = specs.iter().map(|s| s.unit_key()).collect();
-    let mut ledger = Ledger::load(&layout.ledger, &keys);
-    let toolchain_hash = hash_str(&toolchain.verbose_version);
-    let cache = SyntaxCache::new(&target_dir.join(".syntax"));
-    let touches = touch::resolve(&opts.touches, &ws, &graph, &specs, &cache)?;
     let release = opts.profile == Profile::Release;
     let plan = plan::plan(&PlanInput {
-        root: &ws.root,
-        graph: &graph,
-        specs: &specs,
-        outputs: &outputs,
-        ledger: &ledger,
-        toolchain: &toolchain_hash,
+        root: &session.ws.root,
+        graph: &session.graph,
+        specs: &session.specs,
+        outputs: &session.outputs,
+        ledger: &session.ledger,
+        toolchain: &session.toolchain_hash,
         compiler_env: &compiler_env,
-        cache: &cache,
+        cache: &session.cache,
         release,
         relink: opts.relink && !release,
-        touches: &touches,
+        touches: &session.touches,
         jobs: opts.jobs.max(1),
     });
+    session.plan = plan;
+    Ok(session)
+}
+
+pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
+    let mut session = prepare(opts, reporter, true)?;
+    let s = &session;
     if opts.dry_run || opts.explain {
-        report_plan(&graph, &infos, &plan, reporter);
+        report_plan(&s.graph, &s.infos, &s.plan, reporter);
     }
+    let predicted = Duration::from_millis(s.plan.predicted_ms);
     if opts.dry_run {
-        let summary = BuildSummary {
+        reporter.event(&BuildEvent::PlanFinished { predicted });
+        return Ok(BuildSummary {
             success: true,
             compiled: 0,
             relinked: 0,
-            fresh: graph.len(),
+            fresh: s.graph.len(),
             failed: Vec::new(),
-            duration: started.elapsed(),
+            duration: s.started.elapsed(),
             profile: opts.profile,
-            predicted: Some(Duration::from_millis(plan.predicted_ms)),
+            predicted: Some(predicted),
             timings: Vec::new(),
             schedule: None,
-        };
-        reporter.event(&BuildEvent::PlanFinished {
-            predicted: Duration::from_millis(plan.predicted_ms),
         });
-        return Ok(summary);
     }
     // A simulated change runs at its real cost: the touched crates'
     // incremental caches are not reused.
-    for t in &touches {
-        if plan.action(t.unit) == Action::Compile {
-            forget_incremental(&layout, &graph.unit(t.unit).crate_name);
+    for t in &s.touches {
+        if s.plan.action(t.unit) == Action::Compile {
+            forget_incremental(&s.layout, &s.graph.unit(t.unit).crate_name);
         }
     }
-
-    let invocations: Vec<Invocation> = graph
+    let cx = s.invocation_context(opts);
+    let invocations: Vec<Invocation> = s
+        .graph
         .units()
         .iter()
         .map(|u| rustc::invocation(&cx, u.id))
         .collect();
-    let mut summary = execute::execute(
+    let release = opts.profile == Profile::Release;
+    let Session { ledger, .. } = &mut session;
+    let mut ledger = std::mem::take(ledger);
+    let s = &session;
+    let result = execute::execute(
         Execution {
-            root: &ws.root,
-            target_dir: &target_dir,
-            graph: &graph,
-            specs: &specs,
-            outputs: &outputs,
-            infos: &infos,
-            plan: &plan,
+            root: &s.ws.root,
+            target_dir: &s.target_dir,
+            graph: &s.graph,
+            specs: &s.specs,
+            outputs: &s.outputs,
+            infos: &s.infos,
+            plan: &s.plan,
             invocations: &invocations,
-            toolchain: &toolchain_hash,
+            toolchain: &s.toolchain_hash,
             jobs: opts.jobs.max(1),
             profile: opts.profile,
             record_links: opts.relink && !release,
-            started,
+            started: s.started,
         },
         &mut ledger,
-        &RustcRunner { cache: &cache },
+        &RustcRunner { cache: &s.cache },
         reporter,
-    )?;
-    if !touches.is_empty() {
-        summary.predicted = Some(Duration::from_millis(plan.predicted_ms));
+    );
+    session.ledger = ledger;
+    let s = &session;
+    let mut summary = result?;
+    if !s.touches.is_empty() {
+        summary.predicted = Some(predicted);
+    }
+    if opts.timings {
+        let path = s.layout.profile_dir.join("orchestrator-timings.html");
+        let title = format!("orchestrator build of {}", s.ws.root.display());
+        let html = timings::render(&TimingsInput {
+            title: &title,
+            infos: &s.infos,
+            plan: &s.plan,
+            summary: &summary,
+            jobs: opts.jobs.max(1),
+            show_prediction: !s.touches.is_empty(),
+        });
+        write_atomic(&path, html.as_bytes())?;
+        reporter.event(&BuildEvent::TimingsWritten { path });
     }
     reporter.event(&BuildEvent::BuildFinished(summary.clone()));
     if !summary.success {

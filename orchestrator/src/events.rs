@@ -117,6 +117,10 @@ pub enum BuildEvent {
         duration: Duration,
         message: String,
     },
+    /// `--timings`: the HTML report is at `path`.
+    TimingsWritten {
+        path: std::path::PathBuf,
+    },
     BuildFinished(BuildSummary),
 }
 

@@ -108,7 +108,7 @@ pub struct DepRecord {
 }
 
 /// The persisted entries of one profile.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Ledger {
     dir: PathBuf,
     entries: HashMap<String, LedgerEntry>,

@@ -137,6 +137,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
                 stages: stages(action, graph.unit(id).kind),
                 reason,
                 predicted_ms: 0,
+                predicted_start_ms: 0,
                 absorbs,
             }
         })

@@ -206,6 +206,8 @@ pub struct UnitPlan {
     pub stages: Vec<&'static str>,
     /// Predicted wall-clock duration of this unit's jobs.
     pub predicted_ms: u64,
+    /// Predicted start, in milliseconds after the first job could start.
+    pub predicted_start_ms: u64,
     /// Lib dependencies recompiled in this build whose codegen-only change
     /// this unit takes without a rustc run (it gains metadata debt).
     pub absorbs: Vec<UnitId>,

@@ -66,6 +66,7 @@ pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, 
             let Some(time) = times[id.0] else { continue };
             free -= 1;
             plan.units[id.0].predicted_ms = time.total;
+            plan.units[id.0].predicted_start_ms = now;
             events.push(Reverse((now + time.metadata, Event::Metadata(id))));
             events.push(Reverse((now + time.total, Event::Done(id))));
         }
@@ -109,6 +110,7 @@ mod tests {
                     reason: Reason::NeverBuilt,
                     stages: Vec::new(),
                     predicted_ms: 0,
+                    predicted_start_ms: 0,
                     absorbs: Vec::new(),
                 })
                 .collect(),

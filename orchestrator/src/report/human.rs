@@ -141,6 +141,11 @@ impl Bars {
 impl Reporter for Human {
     fn event(&mut self, event: &BuildEvent) {
         match event {
+            BuildEvent::TimingsWritten { path } => self.status(
+                "Timings",
+                Style::new().cyan(),
+                &format!("report written to {}", path.display()),
+            ),
             BuildEvent::WaitingForLock => self.status(
                 "Blocking",
                 Style::new().cyan(),

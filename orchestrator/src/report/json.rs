@@ -55,6 +55,9 @@ impl<W: Write> Reporter for Json<W> {
     fn event(&mut self, event: &BuildEvent) {
         let value = match event {
             BuildEvent::WaitingForLock => json!({"reason": "waiting-for-lock"}),
+            BuildEvent::TimingsWritten { path } => {
+                json!({"reason": "timings", "path": path.to_string_lossy()})
+            }
             BuildEvent::BuildStarted {
                 units,
                 to_compile,

@@ -4,8 +4,10 @@
 //! otherwise; [`json::Json`] writes one JSON object per line on stdout (the
 //! contract documented in the README).
 
+pub mod graph;
 mod human;
 mod json;
+pub mod timings;
 
 use crate::error::Error;
 use crate::events::BuildEvent;
