@@ -810,6 +810,12 @@ pub fn measure_schedule(
     let bound = critical_path_ms
         .max(job_time_ms / workers.max(1) as u64)
         .max(1);
+    let mut waiters: Vec<Vec<(UnitId, Artifact)>> = vec![Vec::new(); graph.len()];
+    for t in timings {
+        for (dep, artifact) in waits_for(graph, t.unit) {
+            waiters[dep.0].push((t.unit, artifact));
+        }
+    }
     let mut critical_path = Vec::new();
     // Walk the chain: start at the job with the longest path, then follow
     // the waiter whose path accounts for the rest.
