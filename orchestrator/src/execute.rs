@@ -829,23 +829,14 @@ pub fn measure_schedule(
             total: 0,
             metadata: 0,
         });
-        current = graph
-            .units()
-            .iter()
-            .filter(|w| times[w.id.0].is_some())
-            .filter_map(|w| {
-                let artifact = waits_for(graph, w.id)
-                    .into_iter()
-                    .find(|(d, _)| *d == id)?
-                    .1;
-                let wait = if artifact == Artifact::Metadata {
-                    time.metadata
-                } else {
-                    time.total
-                };
-                (wait + longest[w.id.0] == longest[id.0]).then_some(w.id)
-            })
-            .next();
+        current = waiters[id.0].iter().find_map(|&(w, artifact)| {
+            let wait = if artifact == Artifact::Metadata {
+                time.metadata
+            } else {
+                time.total
+            };
+            (wait + longest[w.0] == longest[id.0]).then_some(w)
+        });
     }
     Some(ScheduleStats {
         critical_path_ms,
