@@ -223,6 +223,12 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         .iter()
         .map(|u| rustc::invocation(&cx, u.id))
         .collect();
+    let package_dirs: Vec<PathBuf> = s
+        .graph
+        .units()
+        .iter()
+        .map(|u| s.ws.packages[u.package].dir.clone())
+        .collect();
     let release = opts.profile == Profile::Release;
     let Session { ledger, .. } = &mut session;
     let mut ledger = std::mem::take(ledger);
@@ -237,6 +243,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
             infos: &s.infos,
             plan: &s.plan,
             invocations: &invocations,
+            package_dirs: &package_dirs,
             toolchain: &s.toolchain_hash,
             jobs: opts.jobs.max(1),
             profile: opts.profile,

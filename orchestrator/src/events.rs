@@ -79,6 +79,11 @@ pub enum BuildEvent {
     PlanFinished {
         predicted: Duration,
     },
+    /// A relink failed: `count` more units run a job than `BuildStarted`
+    /// announced (the binary itself was counted; its job becomes a compile).
+    JobsAdded {
+        count: usize,
+    },
     /// No job runs for this unit (it may still have taken a cosmetic change).
     Fresh {
         unit: UnitInfo,

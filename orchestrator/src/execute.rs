@@ -36,6 +36,8 @@ pub struct Job {
     pub kind: JobKind,
     pub outputs: Outputs,
     pub target_dir: PathBuf,
+    /// The unit's package directory: its files are hashed before rustc runs.
+    pub package_dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +68,7 @@ pub enum JobEvent {
     },
     Done {
         unit: UnitId,
-        result: std::result::Result<JobOutput, JobFailure>,
+        result: std::result::Result<Box<JobOutput>, JobFailure>,
     },
 }
 
@@ -77,7 +79,11 @@ pub struct JobOutput {
     pub output_hash: String,
     /// What rustc read (compiles only).
     pub dep_info: Option<DepInfo>,
-    /// Content hashes of the dep-info files, taken after the run.
+    /// Content hashes of the package's files, taken before rustc started
+    /// (workspace-relative paths).
+    pub pre_hashes: HashMap<PathBuf, String>,
+    /// Content hashes of dep-info files, taken after the run, only for files
+    /// not modified since shortly before the job started (as rustc wrote them).
     pub file_hashes: HashMap<PathBuf, String>,
     pub link: Option<LinkRecipe>,
 }
@@ -110,7 +116,7 @@ impl Runner for RustcRunner<'_> {
             } => run_rustc(job, invocation, *record_link, events, start, self.cache),
             JobKind::Relink { recipe } => run_relink(job, recipe, start),
         };
-        let result = result.map_err(|message| JobFailure {
+        let result = result.map(Box::new).map_err(|message| JobFailure {
             duration: start.elapsed(),
             message,
         });
@@ -129,6 +135,8 @@ fn run_rustc(
     start: Instant,
     cache: &SyntaxCache,
 ) -> std::result::Result<JobOutput, String> {
+    let pre_hashes = hash_package(&job.package_dir, &invocation.cwd, cache);
+    let spawned_at = std::time::SystemTime::now();
     let mut command = invocation.command();
     if record_link {
         link::clean(&job.outputs.main);
@@ -198,35 +206,84 @@ fn run_rustc(
     if let Some(uplift) = &job.outputs.uplift {
         uplift_binary(&job.outputs.main, uplift).map_err(|e| e.to_string())?;
     }
-    let file_hashes = hash_and_summarize(&invocation.cwd, &dep_info.files, cache);
+    let file_hashes = hash_and_summarize(&invocation.cwd, &dep_info.files, cache, spawned_at);
     Ok(JobOutput {
         duration: start.elapsed(),
         output_hash,
         dep_info: Some(dep_info),
+        pre_hashes,
         file_hashes,
         link,
     })
 }
 
-/// Hash every file rustc read; cache a syntax summary of each Rust source.
+/// Hash every file of a package before rustc reads it (skipping `target`,
+/// hidden directories and nested packages), so the ledger can record what
+/// rustc was given rather than what the file holds after the run.
+fn hash_package(package_dir: &Path, root: &Path, cache: &SyntaxCache) -> HashMap<PathBuf, String> {
+    let mut hashes = HashMap::new();
+    let mut pending = vec![package_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                let skip = name == "target"
+                    || name.to_string_lossy().starts_with('.')
+                    || path.join("Cargo.toml").is_file();
+                if !skip {
+                    pending.push(path);
+                }
+            } else if kind.is_file()
+                && let Ok(bytes) = std::fs::read(&path)
+            {
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                // Summarize the very bytes hashed: the next build classifies
+                // against exactly what is recorded.
+                summarize_source(&path, &hash, &bytes, cache);
+                hashes.insert(relative_to(&path, root), hash);
+            }
+        }
+    }
+    hashes
+}
+
+/// Hash every file rustc read and cache a syntax summary of each Rust
+/// source. A file modified since (about) the job's start may differ from what
+/// rustc read: it gets no hash, so its unit is rebuilt next time. The mtime
+/// only ever takes trust away.
 fn hash_and_summarize(
     cwd: &Path,
     files: &[PathBuf],
     cache: &SyntaxCache,
+    spawned_at: std::time::SystemTime,
 ) -> HashMap<PathBuf, String> {
+    let settled_before = spawned_at - Duration::from_secs(1);
     files
         .iter()
         .filter_map(|f| {
-            let bytes = std::fs::read(cwd.join(f)).ok()?;
+            let path = cwd.join(f);
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+            let bytes = std::fs::read(&path).ok()?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            if f.extension().is_some_and(|e| e == "rs")
-                && let Ok(source) = std::str::from_utf8(&bytes)
-            {
-                cache.summarize(&hash, source);
-            }
-            Some((f.clone(), hash))
+            summarize_source(f, &hash, &bytes, cache);
+            (modified < settled_before).then(|| (f.clone(), hash))
         })
         .collect()
+}
+
+fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache) {
+    if path.extension().is_some_and(|e| e == "rs")
+        && let Ok(source) = std::str::from_utf8(bytes)
+    {
+        cache.summarize(hash, source);
+    }
 }
 
 fn run_relink(
@@ -244,6 +301,7 @@ fn run_relink(
         duration: start.elapsed(),
         output_hash,
         dep_info: None,
+        pre_hashes: HashMap::new(),
         file_hashes: HashMap::new(),
         link: None,
     })
@@ -278,6 +336,8 @@ pub struct Execution<'a> {
     pub plan: &'a BuildPlan,
     /// Every unit's rustc command (a relink may fall back to any of them).
     pub invocations: &'a [Invocation],
+    /// Every unit's package directory.
+    pub package_dirs: &'a [PathBuf],
     pub toolchain: &'a str,
     pub jobs: usize,
     pub profile: Profile,
@@ -408,11 +468,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             {
                 uplift_binary(&outputs.main, uplift)?;
             }
+            // Reported at the end: a relink fallback may still compile it.
             self.queue.finish(id, Artifact::Link);
-            self.reporter.event(&BuildEvent::Fresh {
-                unit: self.exec.infos[id.0].clone(),
-                verdict: self.verdict(id),
-            });
         }
         for &id in &jobs {
             self.actions.insert(id, plan.action(id));
@@ -527,6 +584,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             kind,
             outputs: self.exec.outputs[id.0].clone(),
             target_dir: self.exec.target_dir.to_path_buf(),
+            package_dir: self.exec.package_dirs[id.0].clone(),
         })
     }
 
@@ -614,6 +672,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                         .plan
                         .known_hashes
                         .get(&rel)
+                        // Else the hash from before rustc ran, else a settled
+                        // post-run hash; none: unknown, rebuilt next time.
+                        .or_else(|| output.pre_hashes.get(&rel))
                         .or_else(|| output.file_hashes.get(file))
                         .cloned()
                         .unwrap_or_default();
@@ -722,7 +783,13 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 debtors.push(t);
             }
         }
+        // The binary was announced already (as a relink); its debtors were not.
+        self.reporter.event(&BuildEvent::JobsAdded {
+            count: debtors.len(),
+        });
         for t in debtors {
+            // Counted as fresh at the start: make later nodes wait for it again.
+            self.queue.reopen(t);
             self.actions.insert(t, Action::Compile);
             self.queue
                 .enqueue(t, waits_for(graph, t), self.exec.plan.priorities[t.0]);
@@ -765,6 +832,15 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     fn finish(self) -> Result<BuildSummary> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        for &id in self.exec.graph.topological() {
+            if !self.actions.contains_key(&id) {
+                let verdict = self.verdict(id);
+                self.reporter.event(&BuildEvent::Fresh {
+                    unit: self.exec.infos[id.0].clone(),
+                    verdict,
+                });
+            }
         }
         let wall = self.epoch.elapsed().as_millis() as u64;
         let schedule = measure_schedule(self.exec.graph, &self.timings, wall, self.exec.jobs);

@@ -86,6 +86,13 @@ impl<K: Copy + Eq + Hash + Ord> DependencyQueue<K> {
         }
     }
 
+    /// Undo `finish` for a node that must run after all (a relink fallback
+    /// recompiles a library counted as fresh): nodes enqueued later wait for it.
+    pub fn reopen(&mut self, node: K) {
+        self.done.remove(&(node, Artifact::Metadata));
+        self.done.remove(&(node, Artifact::Link));
+    }
+
     /// The ready node with the highest priority (ties: first ready first).
     pub fn pop(&mut self) -> Option<K> {
         self.ready.pop().map(|(_, _, k)| k)
@@ -144,6 +151,19 @@ mod tests {
         q.enqueue(2, [], 5);
         q.enqueue(3, [], 5);
         assert_eq!((q.pop(), q.pop(), q.pop()), (Some(2), Some(3), Some(1)));
+    }
+
+    #[test]
+    fn reopened_nodes_are_waited_for_again() {
+        let mut q = DependencyQueue::default();
+        q.finish(1, Artifact::Link);
+        q.reopen(1);
+        q.enqueue(1, [], 0);
+        q.enqueue(2, [(1, Artifact::Link)], 0);
+        assert_eq!(q.pop(), Some(1));
+        assert_eq!(q.pop(), None, "2 waits for the reopened 1");
+        q.finish(1, Artifact::Link);
+        assert_eq!(q.pop(), Some(2));
     }
 
     #[test]

@@ -146,6 +146,11 @@ impl Reporter for Human {
                 Style::new().cyan(),
                 &format!("report written to {}", path.display()),
             ),
+            BuildEvent::JobsAdded { count } => {
+                if let Some(bars) = &self.bars {
+                    bars.overall.inc_length(*count as u64);
+                }
+            }
             BuildEvent::WaitingForLock => self.status(
                 "Blocking",
                 Style::new().cyan(),
@@ -210,6 +215,14 @@ impl Reporter for Human {
                 }
             }
             BuildEvent::Warning { unit, message } => {
+                // A failed relink: its line goes; the compile that follows gets its own.
+                if let Some(bar) = self
+                    .bars
+                    .as_mut()
+                    .and_then(|b| b.jobs.remove(&unit.label()))
+                {
+                    bar.finish_and_clear();
+                }
                 let label = self.style(Style::new().yellow().bold()).apply_to("warning");
                 self.line(&format!("{label}: {}: {message}", unit.label()));
             }

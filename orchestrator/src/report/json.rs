@@ -55,6 +55,7 @@ impl<W: Write> Reporter for Json<W> {
     fn event(&mut self, event: &BuildEvent) {
         let value = match event {
             BuildEvent::WaitingForLock => json!({"reason": "waiting-for-lock"}),
+            BuildEvent::JobsAdded { count } => json!({"reason": "jobs-added", "count": count}),
             BuildEvent::TimingsWritten { path } => {
                 json!({"reason": "timings", "path": path.to_string_lossy()})
             }
