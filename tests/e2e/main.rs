@@ -1,1 +1,13 @@
-//! placeholder
+//! End-to-end tests: run the `orchestrator` binary on copies of the fixture
+//! workspaces and compare what it builds with what `cargo build` builds.
+
+mod support;
+
+mod build;
+mod classes;
+mod errors;
+mod failure;
+mod freshness;
+mod kill;
+mod lock;
+mod options;
