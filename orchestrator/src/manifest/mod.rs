@@ -9,7 +9,7 @@ mod package;
 mod raw;
 mod workspace;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub use workspace::{load, load_from};
@@ -21,11 +21,27 @@ pub struct Workspace {
     pub root: PathBuf,
     pub root_manifest: PathBuf,
     pub packages: Vec<Package>,
+    by_name: HashMap<String, usize>,
 }
 
 impl Workspace {
+    /// Package names must be unique (the loader rejects duplicates).
+    pub fn new(root: PathBuf, root_manifest: PathBuf, packages: Vec<Package>) -> Workspace {
+        let by_name = packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        Workspace {
+            root,
+            root_manifest,
+            packages,
+            by_name,
+        }
+    }
+
     pub fn package(&self, name: &str) -> Option<&Package> {
-        self.packages.iter().find(|p| p.name == name)
+        self.by_name.get(name).map(|&i| &self.packages[i])
     }
 }
 

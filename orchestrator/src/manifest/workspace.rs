@@ -58,6 +58,7 @@ pub fn load_from(root_manifest: &Path) -> Result<Workspace> {
     let mut loader = Loader {
         packages: Vec::new(),
         by_dir: HashMap::new(),
+        by_name: HashMap::new(),
     };
     if let Some(pkg) = &raw.package {
         loader.add(package::resolve(
@@ -94,16 +95,13 @@ pub fn load_from(root_manifest: &Path) -> Result<Workspace> {
         }
     }
     loader.follow_path_dependencies(&inherited)?;
-    Ok(Workspace {
-        root,
-        root_manifest,
-        packages: loader.packages,
-    })
+    Ok(Workspace::new(root, root_manifest, loader.packages))
 }
 
 struct Loader {
     packages: Vec<Package>,
     by_dir: HashMap<PathBuf, usize>,
+    by_name: HashMap<String, usize>,
 }
 
 impl Loader {
@@ -111,13 +109,15 @@ impl Loader {
         if self.by_dir.contains_key(&package.dir) {
             return Ok(());
         }
-        if let Some(other) = self.packages.iter().find(|p| p.name == package.name) {
+        if let Some(&other) = self.by_name.get(&package.name) {
             return Err(Error::DuplicatePackage {
                 name: package.name.clone(),
-                first: other.manifest_path.clone(),
+                first: self.packages[other].manifest_path.clone(),
                 second: package.manifest_path.clone(),
             });
         }
+        self.by_name
+            .insert(package.name.clone(), self.packages.len());
         self.by_dir.insert(package.dir.clone(), self.packages.len());
         self.packages.push(package);
         Ok(())
