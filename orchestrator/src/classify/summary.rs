@@ -403,42 +403,33 @@ fn mod_decl(m: &syn::ItemMod, parents: &[String]) -> ModDecl {
 /// Only attributes syn parsed are touched: docs inside macro invocations are
 /// tokens a macro may read, and stay.
 fn mask_docs(item: &Item) -> Item {
-    struct Mask;
-    impl VisitMut for Mask {
-        fn visit_attribute_mut(&mut self, attr: &mut Attribute) {
-            if let syn::Meta::NameValue(nv) = &mut attr.meta
-                && nv.path.is_ident("doc")
-                && let syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) = &mut nv.value
-            {
-                *s = syn::LitStr::new("", s.span());
-            }
-        }
-    }
     let mut item = item.clone();
-    Mask.visit_item_mut(&mut item);
+    DocMask.visit_item_mut(&mut item);
     item
 }
 
 fn masked_attrs(attrs: &[Attribute]) -> Vec<Attribute> {
+    let mut attrs = attrs.to_vec();
+    for attr in &mut attrs {
+        DocMask.visit_attribute_mut(attr);
+    }
     attrs
-        .iter()
-        .map(|a| {
-            let mut a = a.clone();
-            if let syn::Meta::NameValue(nv) = &mut a.meta
-                && nv.path.is_ident("doc")
-                && let syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) = &mut nv.value
-            {
-                *s = syn::LitStr::new("", s.span());
-            }
-            a
-        })
-        .collect()
+}
+
+struct DocMask;
+
+impl VisitMut for DocMask {
+    fn visit_attribute_mut(&mut self, attr: &mut Attribute) {
+        if let syn::Meta::NameValue(nv) = &mut attr.meta
+            && nv.path.is_ident("doc")
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &mut nv.value
+        {
+            *s = syn::LitStr::new("", s.span());
+        }
+    }
 }
 
 /// Byte offset of the start of each line.

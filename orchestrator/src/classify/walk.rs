@@ -25,23 +25,16 @@ pub struct FileView {
 }
 
 impl CrateView {
-    /// Items whose path ends with `path` (`["Storage"]`, `["store", "Storage"]`).
+    /// Items whose path ends with `path` (`["Storage"]`, `["store", "Storage"]`);
+    /// a method also answers to `Type::method`.
     pub fn find(&self, path: &[String]) -> Vec<(&Path, &ItemSummary)> {
         let mut found = Vec::new();
         for (file, view) in &self.files {
-            for item in &view.summary.items {
-                if item.name.is_empty() {
-                    continue;
-                }
-                let mut full: Vec<String> = view.module.clone();
-                full.extend(
-                    item.module
-                        .split("::")
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned),
-                );
-                full.push(item.name.clone());
-                if full.ends_with(path) {
+            for item in view.summary.items.iter().filter(|i| !i.name.is_empty()) {
+                let (module, owner) = item_path(view, item);
+                let plain = [module.clone(), vec![item.name.clone()]].concat();
+                let owned = owner.map(|ty| [module, vec![ty, item.name.clone()]].concat());
+                if plain.ends_with(path) || owned.is_some_and(|p| p.ends_with(path)) {
                     found.push((file.as_path(), item));
                 }
             }
@@ -49,7 +42,8 @@ impl CrateView {
         found
     }
 
-    /// Every named item, as `module::name`, for "did you mean" suggestions.
+    /// Every named item, as `module::name` (`module::Type::method`), for
+    /// "did you mean" suggestions.
     pub fn item_paths(&self) -> Vec<String> {
         let mut paths = Vec::new();
         for view in self.files.values() {
@@ -59,19 +53,26 @@ impl CrateView {
                 .iter()
                 .filter(|i| !i.name.is_empty() && i.kind != "use")
             {
-                let mut full = view.module.clone();
-                full.extend(
-                    item.module
-                        .split("::")
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned),
-                );
+                let (mut full, owner) = item_path(view, item);
+                full.extend(owner);
                 full.push(item.name.clone());
                 paths.push(full.join("::"));
             }
         }
         paths
     }
+}
+
+/// An item's module path inside the crate, and its impl's self type for methods.
+fn item_path(view: &FileView, item: &ItemSummary) -> (Vec<String>, Option<String>) {
+    let mut module = view.module.clone();
+    module.extend(
+        item.module
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    );
+    (module, item.owner.as_ref().map(|(_, ty)| ty.clone()))
 }
 
 /// Walk from `root` (workspace-relative crate root file). `source` returns
