@@ -9,12 +9,6 @@ use crate::support::*;
 const CORE_LIB: &str = "core_lib/src/lib.rs";
 const STORE: &str = "core_lib/src/store.rs";
 
-fn built(name: &str) -> Ws {
-    let ws = Ws::new(name);
-    build(&ws).assert_success();
-    ws
-}
-
 #[test]
 fn comment_and_doc_edits_run_no_rustc() {
     let ws = built("sample-workspace");

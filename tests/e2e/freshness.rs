@@ -17,12 +17,6 @@ const CORE_LIB: &str = "core_lib/src/lib.rs";
 const CORE_FROM: &str = "' ' | '-' => '_',";
 const CORE_TO: &str = "' ' | '-' => '.',";
 
-fn built(name: &str) -> Ws {
-    let ws = Ws::new(name);
-    build(&ws).assert_success();
-    ws
-}
-
 #[test]
 fn noop_rebuild_compiles_nothing_and_rewrites_nothing() {
     let ws = built("sample-workspace");

@@ -373,6 +373,13 @@ pub fn human_cmd(ws: &Ws) -> Command {
     cmd
 }
 
+/// A copy of a fixture, built once successfully.
+pub fn built(name: &str) -> Ws {
+    let ws = Ws::new(name);
+    build(&ws).assert_success();
+    ws
+}
+
 pub fn build(ws: &Ws) -> Outcome {
     run(&mut build_cmd(ws))
 }
