@@ -8,6 +8,7 @@ mod classes;
 mod errors;
 mod failure;
 mod freshness;
+mod generated;
 mod inspect;
 mod kill;
 mod lock;

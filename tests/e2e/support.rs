@@ -332,7 +332,7 @@ pub fn list_files(root: &Path) -> Vec<PathBuf> {
 // ---------------------------------------------------------------------------
 // Running orchestrator
 
-fn scrub_env(cmd: &mut Command) {
+pub fn scrub_env(cmd: &mut Command) {
     for var in LEAKY_ENV {
         cmd.env_remove(var);
     }
