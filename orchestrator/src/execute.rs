@@ -18,7 +18,9 @@ use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, JobTiming, ScheduleStats, Stage, UnitInfo, Verdict};
 use crate::graph::{CrateGraph, UnitId};
-use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, LinkRecipe, hash_file};
+use crate::ledger::{
+    DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, LinkRecipe, hash_file, links_hash,
+};
 use crate::link;
 use crate::manifest::TargetKind;
 use crate::paths::{normalize, relative_to};
@@ -698,11 +700,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             .iter()
             .map(|d| self.dep_record(d.unit))
             .collect();
-        entry.links = graph
-            .transitive_deps(id)
-            .into_iter()
-            .map(|d| self.dep_record(d))
-            .collect();
+        entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
         entry.duration_ms = output.duration.as_millis() as u64;
         entry.metadata_ms = self.metadata_ms.get(&id).copied();
@@ -716,29 +714,39 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     /// as consistent for linking (the plan only lets them when the change is
     /// codegen-only); their metadata debt stays visible in `deps`.
     fn absorb(&mut self, dep: UnitId) -> Result<()> {
-        let key = self.key(dep);
-        let output = self.outputs.get(&dep).cloned().unwrap_or_default();
         for (i, plan) in self.exec.plan.units.iter().enumerate() {
             let id = UnitId(i);
             if !plan.absorbs.contains(&dep) || self.actions.contains_key(&id) {
                 continue;
             }
+            // Every other transitive dependency is as recorded or itself a
+            // codegen-only change of this build, so the current outputs are
+            // what this artifact is consistent with.
             if let Some(mut entry) = self.ledger.get(&self.key(id)).cloned() {
-                entry.set_link(&key, &output);
+                entry.links = self.current_links(id);
                 self.ledger.record(entry)?;
             }
         }
         Ok(())
     }
 
+    /// The `links` hash of `id`'s transitive dependencies' current outputs.
+    fn current_links(&self, id: UnitId) -> String {
+        let records: Vec<DepRecord> = self
+            .exec
+            .graph
+            .transitive_deps(id)
+            .into_iter()
+            .map(|d| self.dep_record(d))
+            .collect();
+        links_hash(records.iter().map(|r| (r.unit.as_str(), r.output.as_str())))
+    }
+
     fn record_relink(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
         let Some(mut entry) = self.relinking.remove(&id) else {
             return Ok(());
         };
-        for dep in self.exec.graph.transitive_deps(id) {
-            let record = self.dep_record(dep);
-            entry.set_link(&record.unit, &record.output);
-        }
+        entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
         entry.relink_ms = Some(output.duration.as_millis() as u64);
         self.outputs.insert(id, output.output_hash.clone());

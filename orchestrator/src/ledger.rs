@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -38,10 +38,11 @@ pub struct LedgerEntry {
     /// agrees, the unit carries *metadata debt*: its code is right, but
     /// rustc would refuse to load its metadata (E0460).
     pub deps: Vec<DepRecord>,
-    /// Every transitive dependency: the output this unit's artifact is
-    /// consistent with for linking (updated by relinks and absorbed
-    /// codegen-only changes).
-    pub links: Vec<DepRecord>,
+    /// Hash of the outputs of every transitive dependency this unit's
+    /// artifact is consistent with for linking ([`links_hash`]); updated by
+    /// relinks and absorbed codegen-only changes. One hash, not a list: at
+    /// thousands of crates a list per entry would make the ledger huge.
+    pub links: String,
     /// Hash of the `.rmeta` for libraries, else of the final artifact.
     pub output: String,
     pub duration_ms: u64,
@@ -68,24 +69,20 @@ impl LedgerEntry {
             .find(|d| d.unit == unit)
             .map(|d| d.output.as_str())
     }
+}
 
-    pub fn link_output(&self, unit: &str) -> Option<&str> {
-        self.links
-            .iter()
-            .find(|d| d.unit == unit)
-            .map(|d| d.output.as_str())
+/// The `links` hash of a set of `(unit key, output)` pairs, in any order.
+pub fn links_hash<'a>(records: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut records: Vec<(&str, &str)> = records.into_iter().collect();
+    records.sort_unstable();
+    let mut hasher = blake3::Hasher::new();
+    for (unit, output) in records {
+        hasher.update(unit.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(output.as_bytes());
+        hasher.update(&[0]);
     }
-
-    /// Record that this unit's artifact is consistent with `output` of `unit`.
-    pub fn set_link(&mut self, unit: &str, output: &str) {
-        match self.links.iter_mut().find(|d| d.unit == unit) {
-            Some(record) => record.output = output.to_owned(),
-            None => self.links.push(DepRecord {
-                unit: unit.to_owned(),
-                output: output.to_owned(),
-            }),
-        }
-    }
+    hasher.finalize().to_hex().to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +148,7 @@ impl Ledger {
     /// Record a successful build.
     pub fn record(&mut self, entry: LedgerEntry) -> Result<()> {
         let path = entry_path(&self.dir, &entry.unit);
-        let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| Error::State {
+        let bytes = serde_json::to_vec(&entry).map_err(|e| Error::State {
             path: path.clone(),
             message: e.to_string(),
         })?;
@@ -169,7 +166,7 @@ impl Ledger {
             inputs: Vec::new(),
             env: Vec::new(),
             deps: Vec::new(),
-            links: Vec::new(),
+            links: String::new(),
             output: String::new(),
             duration_ms: 0,
             metadata_ms: None,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::{Action, BuildPlan, Reason, UnitPlan, predict};
 use crate::classify::{ChangeClass, Classification, SyntaxCache, classify_crate};
 use crate::graph::{CrateGraph, UnitId};
-use crate::ledger::{Ledger, LedgerEntry, hash_files};
+use crate::ledger::{Ledger, LedgerEntry, hash_files, links_hash};
 use crate::manifest::TargetKind;
 use crate::rustc::{CompileSpec, Outputs};
 use crate::schedule::Durations;
@@ -251,13 +251,27 @@ fn own_change(
         }
     }
     // A dependency whose current output this unit never took in changed in
-    // a build that did not finish: how is unknown, so assume the worst.
-    for dep in graph.transitive_deps(id) {
-        let Some(now) = before[dep.0] else { continue };
-        if entry.link_output(&input.specs[dep.0].unit_key()) != Some(now) {
-            return rebuild(Reason::DependencyChanged {
-                dep: graph.unit(dep).crate_name.clone(),
-            });
+    // a build that did not finish: how is unknown, so assume the worst. (A
+    // dependency with no entry is rebuilt, and that reaches this unit anyway.)
+    let keys: Vec<(String, UnitId)> = graph
+        .transitive_deps(id)
+        .into_iter()
+        .map(|d| (input.specs[d.0].unit_key(), d))
+        .collect();
+    if keys.iter().all(|(_, d)| before[d.0].is_some()) {
+        let now = links_hash(
+            keys.iter()
+                .map(|(k, d)| (k.as_str(), before[d.0].unwrap_or_default())),
+        );
+        if now != entry.links {
+            let dep = graph
+                .unit(id)
+                .deps
+                .iter()
+                .find(|d| entry.dep_output(&input.specs[d.unit.0].unit_key()) != before[d.unit.0])
+                .map(|d| graph.unit(d.unit).crate_name.clone())
+                .unwrap_or_else(|| "a dependency".to_owned());
+            return rebuild(Reason::DependencyChanged { dep });
         }
     }
     let changed = entry
