@@ -60,11 +60,8 @@ enum Own {
 
 pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
     let graph = input.graph;
-    let entries: Vec<Option<&LedgerEntry>> = input
-        .specs
-        .iter()
-        .map(|s| input.ledger.get(&s.unit_key()))
-        .collect();
+    let keys: Vec<String> = input.specs.iter().map(CompileSpec::unit_key).collect();
+    let entries: Vec<Option<&LedgerEntry>> = keys.iter().map(|k| input.ledger.get(k)).collect();
     let current = hash_inputs(input.root, &entries);
     let before: Vec<Option<&str>> = entries
         .iter()
@@ -72,7 +69,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
         .collect();
 
     let own: Vec<Own> = (0..graph.len())
-        .map(|i| own_change(input, UnitId(i), entries[i], &current, &before))
+        .map(|i| own_change(input, UnitId(i), entries[i], &current, &before, &keys))
         .collect();
 
     let mut compile: Vec<Option<Reason>> = vec![None; graph.len()];
@@ -197,6 +194,7 @@ fn own_change(
     entry: Option<&LedgerEntry>,
     current: &HashMap<PathBuf, Option<String>>,
     before: &[Option<&str>],
+    keys: &[String],
 ) -> Own {
     use ChangeClass::*;
     let graph = input.graph;
@@ -253,22 +251,18 @@ fn own_change(
     // A dependency whose current output this unit never took in changed in
     // a build that did not finish: how is unknown, so assume the worst. (A
     // dependency with no entry is rebuilt, and that reaches this unit anyway.)
-    let keys: Vec<(String, UnitId)> = graph
-        .transitive_deps(id)
-        .into_iter()
-        .map(|d| (input.specs[d.0].unit_key(), d))
-        .collect();
-    if keys.iter().all(|(_, d)| before[d.0].is_some()) {
+    let deps = graph.transitive_deps(id);
+    if deps.iter().all(|d| before[d.0].is_some()) {
         let now = links_hash(
-            keys.iter()
-                .map(|(k, d)| (k.as_str(), before[d.0].unwrap_or_default())),
+            deps.iter()
+                .map(|d| (keys[d.0].as_str(), before[d.0].unwrap_or_default())),
         );
         if now != entry.links {
             let dep = graph
                 .unit(id)
                 .deps
                 .iter()
-                .find(|d| entry.dep_output(&input.specs[d.unit.0].unit_key()) != before[d.unit.0])
+                .find(|d| entry.dep_output(&keys[d.unit.0]) != before[d.unit.0])
                 .map(|d| graph.unit(d.unit).crate_name.clone())
                 .unwrap_or_else(|| "a dependency".to_owned());
             return rebuild(Reason::DependencyChanged { dep });
