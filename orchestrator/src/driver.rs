@@ -87,20 +87,21 @@ impl Session {
 /// `lock`: take the target directory's build lock (anything that may write).
 pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> Result<Session> {
     let started = Instant::now();
-    // `rustc -vV` runs while the manifests are read.
-    let (ws, toolchain) = std::thread::scope(|s| {
-        let toolchain = s.spawn(|| Toolchain::detect(opts.rustc.clone()));
-        let ws = manifest::load(&opts.cwd, opts.manifest_path.as_deref());
+    let ws = manifest::load(&opts.cwd, opts.manifest_path.as_deref())?;
+    // The compiler is identified from the workspace root (where it will run)
+    // while the crate graph is built.
+    let (toolchain, graph) = std::thread::scope(|s| {
+        let toolchain = s.spawn(|| Toolchain::detect(opts.rustc.clone(), &ws.root));
+        let graph = CrateGraph::build(&ws);
         let toolchain = toolchain.join().unwrap_or_else(|_| {
             Err(Error::Compiler {
                 program: PathBuf::from("rustc"),
                 message: "version check panicked".to_owned(),
             })
         });
-        (ws, toolchain)
+        (toolchain, graph)
     });
-    let (ws, toolchain) = (ws?, toolchain?);
-    let graph = CrateGraph::build(&ws)?;
+    let (toolchain, graph) = (toolchain?, graph?);
 
     let target_dir = match &opts.target_dir {
         Some(dir) => opts.cwd.join(dir),

@@ -28,26 +28,22 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
-    /// `RUSTC` if set, else `rustc` from PATH.
-    pub fn detect(rustc: Option<OsString>) -> Result<Toolchain> {
-        let rustc = PathBuf::from(rustc.unwrap_or_else(|| "rustc".into()));
-        let output = Command::new(&rustc)
-            .arg("-vV")
-            .output()
-            .map_err(|e| Error::Compiler {
-                program: rustc.clone(),
-                message: e.to_string(),
-            })?;
-        if !output.status.success() {
-            return Err(Error::Compiler {
-                program: rustc,
-                message: format!(
-                    "`-vV` failed: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
+    /// Identify the compiler `RUSTC` names (else `rustc` from PATH), asked
+    /// from `cwd` (the workspace root, where jobs run: a rustup
+    /// `rust-toolchain.toml` there decides the toolchain). Without `RUSTC`,
+    /// jobs then call the toolchain's own `<sysroot>/bin/rustc`, as cargo
+    /// does, instead of paying a rustup proxy on every job.
+    pub fn detect(explicit: Option<OsString>, cwd: &Path) -> Result<Toolchain> {
+        let program = PathBuf::from(explicit.clone().unwrap_or_else(|| "rustc".into()));
+        let (version, sysroot) = std::thread::scope(|s| {
+            let sysroot = s.spawn(|| match explicit {
+                Some(_) => None,
+                None => query(&program, &["--print", "sysroot"], cwd).ok(),
             });
-        }
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            let version = query(&program, &["-vV"], cwd);
+            (version, sysroot.join().ok().flatten())
+        });
+        let text = version?;
         let field = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name))
@@ -55,10 +51,15 @@ impl Toolchain {
         };
         let (Some(release), Some(host)) = (field("release:"), field("host:")) else {
             return Err(Error::Compiler {
-                program: rustc,
+                program,
                 message: format!("unexpected `-vV` output: {text}"),
             });
         };
+        let exe = format!("rustc{}", std::env::consts::EXE_SUFFIX);
+        let rustc = sysroot
+            .map(|root| PathBuf::from(root.trim()).join("bin").join(exe))
+            .filter(|direct| direct.is_file())
+            .unwrap_or(program);
         Ok(Toolchain {
             rustc,
             verbose_version: text,
@@ -66,6 +67,29 @@ impl Toolchain {
             host,
         })
     }
+}
+
+/// Run `program args` in `cwd`; its stdout, or an error naming it.
+fn query(program: &Path, args: &[&str], cwd: &Path) -> Result<String> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| Error::Compiler {
+            program: program.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(Error::Compiler {
+            program: program.to_path_buf(),
+            message: format!(
+                "`{}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Everything that decides what rustc produces for a unit, except source
