@@ -181,12 +181,19 @@ fn legend(html: &mut String, prediction: bool) {
 
 fn axis(html: &mut String, end: u64, scale: f64, height: u64) {
     let step = tick_step(end);
+    // As many decimals as the step needs: 50 ms ticks read 0.05s, 0.10s...
+    let decimals = match step {
+        0..100 => 2,
+        100..1000 => 1,
+        _ => 0,
+    };
     let mut ms = 0;
     while ms <= end {
         let x = LABEL_WIDTH as f64 + ms as f64 * scale;
         let _ = write!(
             html,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"16\" x2=\"{x:.1}\" y2=\"{height}\"/><text class=\"tick\" x=\"{x:.1}\" y=\"12\">{:.1}s</text>",
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"16\" x2=\"{x:.1}\" y2=\"{height}\"/><text class=\"tick\" x=\"{x:.1}\" y=\"12\">{:.*}s</text>",
+            decimals,
             ms as f64 / 1000.0
         );
         ms += step;
