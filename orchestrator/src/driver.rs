@@ -169,7 +169,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
         .iter()
         .map(|u| rustc::compiler_env(&cx, u))
         .collect();
-    let release = opts.profile == Profile::Release;
+    let release = optimizes_across_crates(opts);
     let plan = plan::plan(&PlanInput {
         root: &session.ws.root,
         graph: &session.graph,
@@ -230,7 +230,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         .iter()
         .map(|u| s.ws.packages[u.package].dir.clone())
         .collect();
-    let release = opts.profile == Profile::Release;
+    let release = optimizes_across_crates(opts);
     let Session { ledger, .. } = &mut session;
     let mut ledger = std::mem::take(ledger);
     let s = &session;
@@ -319,5 +319,72 @@ fn forget_incremental(layout: &Layout, crate_name: &str) {
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+/// Release-like (R6): every body is interface and nothing is relinked. The
+/// release profile is, and so is a dev build whose `RUSTFLAGS` turn on
+/// optimization or LTO (cross-crate inlining), or tune inlining at all.
+pub fn optimizes_across_crates(opts: &BuildOptions) -> bool {
+    if opts.profile == Profile::Release {
+        return true;
+    }
+    let flags: Vec<&str> = opts.rustflags.iter().map(String::as_str).collect();
+    flags.iter().enumerate().any(|(i, flag)| {
+        // `-C opt-level=1`, `-Copt-level=1` and `-C` `opt-level=1` alike.
+        let value = flag.strip_prefix("-C").unwrap_or(flag);
+        let value = if value.is_empty() {
+            flags.get(i + 1).copied().unwrap_or("")
+        } else {
+            value
+        };
+        *flag == "-O"
+            || value
+                .strip_prefix("opt-level=")
+                .is_some_and(|level| level != "0")
+            || value.contains("lto")
+            || value.contains("inline")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_flags(flags: &[&str]) -> BuildOptions {
+        BuildOptions {
+            cwd: PathBuf::from("."),
+            manifest_path: None,
+            target_dir: None,
+            profile: Profile::Dev,
+            jobs: 1,
+            color: false,
+            rustc: None,
+            rustflags: flags.iter().map(|f| f.to_string()).collect(),
+            cargo: "cargo".into(),
+            touches: Vec::new(),
+            dry_run: false,
+            explain: false,
+            relink: true,
+            timings: false,
+        }
+    }
+
+    #[test]
+    fn optimizing_rustflags_make_a_dev_build_release_like() {
+        assert!(!optimizes_across_crates(&with_flags(&[])));
+        assert!(!optimizes_across_crates(&with_flags(&[
+            "--cfg",
+            "x",
+            "-C",
+            "opt-level=0"
+        ])));
+        assert!(optimizes_across_crates(&with_flags(&["-C", "opt-level=1"])));
+        assert!(optimizes_across_crates(&with_flags(&["-Copt-level=s"])));
+        assert!(optimizes_across_crates(&with_flags(&["-O"])));
+        assert!(optimizes_across_crates(&with_flags(&["-C", "lto=thin"])));
+        assert!(optimizes_across_crates(&with_flags(&[
+            "-Zcross-crate-inline-threshold=always"
+        ])));
     }
 }

@@ -333,3 +333,23 @@ fn graph_marks_what_would_rebuild() {
         "graph changed nothing: the build still has the work to do"
     );
 }
+
+#[test]
+fn optimizing_rustflags_turn_body_edits_into_signature_changes() {
+    let ws = Ws::new("sample-workspace");
+    let optimized = |ws: &Ws| run(build_cmd(ws).env("RUSTFLAGS", "-C opt-level=1"));
+    optimized(&ws).assert_success();
+    ws.replace(CORE_LIB, PRIVATE_FROM, PRIVATE_TO);
+    let out = optimized(&ws);
+    out.assert_success();
+    // opt-level ≥ 1 inlines across crates: dependents must be recompiled.
+    assert_eq!(
+        out.compiled(),
+        set(["core_lib", "api_server", "cli_tool"]),
+        "{}",
+        out.describe()
+    );
+    assert!(out.relinked().is_empty(), "{}", out.describe());
+    let api = ws.bin_dir().join("api_server");
+    assert!(run_bin(&api, &[], &ws.root).1.contains("dave.smith"));
+}
