@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::events::{JobTiming, ScheduleStats};
 use crate::graph::{CrateGraph, UnitId};
 use crate::ledger::Ledger;
 use crate::manifest::TargetKind;
@@ -136,4 +137,65 @@ pub fn longest_paths(graph: &CrateGraph, jobs: &[Option<JobTime>]) -> Vec<u64> {
         longest[id.0] = time.total.max(after);
     }
     longest
+}
+
+/// How close the build came to the limit the graph allows:
+/// wall / max(critical path, total job time / workers), from measured times.
+pub fn measure_schedule(
+    graph: &CrateGraph,
+    timings: &[JobTiming],
+    wall_ms: u64,
+    workers: usize,
+) -> Option<ScheduleStats> {
+    if timings.is_empty() {
+        return None;
+    }
+    let mut times: Vec<Option<JobTime>> = vec![None; graph.len()];
+    for t in timings {
+        let total = t.end_ms - t.start_ms;
+        times[t.unit.0] = Some(JobTime {
+            total,
+            metadata: t.metadata_ms.map(|m| m - t.start_ms).unwrap_or(total),
+        });
+    }
+    let longest = longest_paths(graph, &times);
+    let critical_path_ms = longest.iter().copied().max().unwrap_or(0);
+    let job_time_ms: u64 = times.iter().flatten().map(|t| t.total).sum();
+    let bound = critical_path_ms
+        .max(job_time_ms / workers.max(1) as u64)
+        .max(1);
+    let mut waiters: Vec<Vec<(UnitId, Artifact)>> = vec![Vec::new(); graph.len()];
+    for t in timings {
+        for (dep, artifact) in waits_for(graph, t.unit) {
+            waiters[dep.0].push((t.unit, artifact));
+        }
+    }
+    let mut critical_path = Vec::new();
+    // Walk the chain: start at the job with the longest path, then follow
+    // the waiter whose path accounts for the rest.
+    let mut current = (0..graph.len())
+        .map(UnitId)
+        .filter(|u| times[u.0].is_some())
+        .max_by_key(|u| longest[u.0]);
+    while let Some(id) = current {
+        critical_path.push(id);
+        let time = times[id.0].unwrap_or(JobTime {
+            total: 0,
+            metadata: 0,
+        });
+        current = waiters[id.0].iter().find_map(|&(w, artifact)| {
+            let wait = if artifact == Artifact::Metadata {
+                time.metadata
+            } else {
+                time.total
+            };
+            (wait + longest[w.0] == longest[id.0]).then_some(w)
+        });
+    }
+    Some(ScheduleStats {
+        critical_path_ms,
+        job_time_ms,
+        efficiency: wall_ms.max(1) as f64 / bound as f64,
+        critical_path,
+    })
 }
