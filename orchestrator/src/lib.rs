@@ -7,13 +7,18 @@
 //! 2. [`graph`]: packages → [`graph::CrateGraph`] of compilation units
 //! 3. [`rustc`]: units → path-free [`rustc::CompileSpec`]s and their invocations
 //! 4. [`ledger`]: what each unit was last built from → [`ledger::Ledger`]
-//! 5. [`plan`]: ledger vs. current content → [`plan::BuildPlan`] (fresh or
-//!    compile, with a [`plan::DirtyReason`])
-//! 6. [`execute`]: jobs on a rayon pool, pipelined on `.rmeta`, one
-//!    coordinator → [`events::BuildEvent`]s and an updated ledger
-//! 7. [`report`]: events → terminal (indicatif / plain lines) or JSON
+//! 5. [`classify`]: a changed crate's sources, parsed with syn →
+//!    [`classify::Classification`] (cosmetic, codegen-only or signature)
+//! 6. [`plan`]: ledger, classifications and `--touch` → [`plan::BuildPlan`]
+//!    (fresh, cosmetic, compile or relink per unit, with a [`plan::Reason`]),
+//!    scheduled by [`schedule`] (longest remaining path first)
+//! 7. [`execute`]: rustc and relink ([`link`]) jobs on a rayon pool, pipelined
+//!    on `.rmeta`, one coordinator → [`events::BuildEvent`]s and an updated ledger
+//! 8. [`report`]: events → terminal (indicatif / plain lines), JSON, the
+//!    `--timings` HTML, or the `graph` command's tree
 //!
-//! [`driver`] chains them for `orchestrator build`; [`cli`] is the command line.
+//! [`driver`] chains them (`prepare` for stages 1–6, then `build`); [`cli`]
+//! is the command line; [`touch`] resolves `--touch` arguments.
 
 pub mod classify;
 pub mod cli;
