@@ -32,7 +32,7 @@ fn comment_and_doc_edits_run_no_rustc() {
     ws.replace(CORE_LIB, "' ' | '-' => '_',", "' ' | '-' => '.',");
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["core_lib"]), "{}", out.describe());
+    out.assert_compiled(["core_lib"]);
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("dave.smith"), "{}", outputs[0]);
 }
@@ -64,12 +64,7 @@ fn a_method_body_in_a_generic_impl_recompiles_dependents() {
     out.assert_success();
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("put:alice [miss]"), "{}", outputs[0]);
-    assert_eq!(
-        out.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib", "api_server", "cli_tool"]);
 }
 
 #[test]
@@ -80,12 +75,7 @@ fn an_inline_fn_body_recompiles_dependents() {
     out.assert_success();
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("widget#28"), "{}", outputs[0]);
-    assert_eq!(
-        out.compiled(),
-        set(["level_a", "level_b", "level_c", "top"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["level_a", "level_b", "level_c", "top"]);
 }
 
 #[test]
@@ -96,12 +86,7 @@ fn a_generic_fn_body_recompiles_dependents() {
     out.assert_success();
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("biggest int: 3"), "{}", outputs[0]);
-    assert_eq!(
-        out.compiled(),
-        set(["level_a", "level_b", "level_c", "top"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["level_a", "level_b", "level_c", "top"]);
 }
 
 /// `line!()` in a library function: shifting it by a line changes what the
@@ -162,7 +147,7 @@ fn a_failed_build_after_a_body_edit_leaves_no_stale_binary() {
     ws.replace(api, "let mut ok = 0;", "let mut ok = 0 + not_defined;");
     let out = run(build_cmd(&ws).args(["-j", "1"]));
     assert_eq!(out.code(), Some(101), "{}", out.describe());
-    assert_eq!(out.compiled(), set(["core_lib"]), "{}", out.describe());
+    out.assert_compiled(["core_lib"]);
 
     ws.write(api, &api_source);
     let out = build(&ws);
@@ -187,12 +172,7 @@ fn release_body_edit_recompiles_dependents() {
     ws.replace(CORE_LIB, "' ' | '-' => '_',", "' ' | '-' => '.',");
     let out = run(build_cmd(&ws).arg("--release"));
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib", "api_server", "cli_tool"]);
     let cargo = cargo_bins(
         &ws,
         CargoOpts {
@@ -233,12 +213,7 @@ fn dry_run_compiles_nothing_and_touch_rebuilds() {
 
     let touched = run(build_cmd(&ws).args(["--touch", "core_lib"]));
     touched.assert_success();
-    assert_eq!(
-        touched.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        touched.describe()
-    );
+    touched.assert_compiled(["core_lib", "api_server", "cli_tool"]);
     assert_dev_matches_cargo(&ws);
     let again = build(&ws);
     again.assert_success();

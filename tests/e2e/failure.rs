@@ -86,12 +86,7 @@ fn compile_error_is_reported_then_fix_rebuilds_only_what_failed() {
     ws.replace(BAD_LIB, BROKEN, FIXED);
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["bad_lib", "app"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["bad_lib", "app"]);
     assert_eq!(out.fresh(), set(["good_lib"]));
     let outputs = assert_dev_matches_cargo(&ws);
     assert_eq!(outputs[0], "app: bad_value=22\n");
@@ -145,11 +140,6 @@ fn breaking_and_restoring_a_built_workspace() {
     ws.replace(BAD_LIB, BROKEN, ORIGINAL);
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["bad_lib", "app"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["bad_lib", "app"]);
     assert_eq!(before, assert_dev_matches_cargo(&ws));
 }

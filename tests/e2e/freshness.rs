@@ -73,7 +73,7 @@ fn leaf_bin_edit_compiles_only_that_bin() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["cli_tool"]), "{}", out.describe());
+    out.assert_compiled(["cli_tool"]);
     assert!(out.relinked().is_empty(), "{}", out.describe());
     assert!(
         out.started_event()["estimate_ms"].is_u64(),
@@ -97,12 +97,7 @@ fn library_signature_edit_recompiles_the_library_and_all_dependents() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib", "api_server", "cli_tool"]);
     assert_eq!(out.change_of("core_lib (lib)"), "signature");
     let after = assert_dev_matches_cargo(&ws);
     assert!(after[0].contains("max key length 12"), "{}", after[0]);
@@ -117,13 +112,8 @@ fn library_body_edit_recompiles_the_library_and_relinks_the_binaries() {
     ws.replace(CORE_LIB, CORE_FROM, CORE_TO);
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["core_lib"]), "{}", out.describe());
-    assert_eq!(
-        out.relinked(),
-        set(["api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib"]);
+    out.assert_relinked(["api_server", "cli_tool"]);
     assert_eq!(out.change_of("core_lib (lib)"), "codegen");
     let after = assert_dev_matches_cargo(&ws);
     assert!(after[0].contains("dave.smith"), "{}", after[0]);
@@ -140,12 +130,7 @@ fn no_relink_recompiles_the_binaries_instead() {
     ws.replace(CORE_LIB, CORE_FROM, CORE_TO);
     let out = run(build_cmd(&ws).arg("--no-relink"));
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib", "api_server", "cli_tool"]);
     assert!(out.relinked().is_empty());
     let after = assert_dev_matches_cargo(&ws);
     assert!(after[0].contains("dave.smith"), "{}", after[0]);
@@ -161,12 +146,7 @@ fn chain_signature_edit_at_the_bottom_recompiles_every_level() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["level_a", "level_b", "level_c", "top"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["level_a", "level_b", "level_c", "top"]);
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("base=11"), "{}", outputs[0]);
 }
@@ -184,8 +164,8 @@ fn chain_body_edit_then_a_signature_edit_above_it() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["level_a"]), "{}", out.describe());
-    assert_eq!(out.relinked(), set(["top"]), "{}", out.describe());
+    out.assert_compiled(["level_a"]);
+    out.assert_relinked(["top"]);
     assert_eq!(out.fresh(), set(["level_b", "level_c"]));
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("widget#24"), "{}", outputs[0]);
@@ -203,12 +183,7 @@ fn chain_body_edit_then_a_signature_edit_above_it() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["level_b", "level_c", "top"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["level_b", "level_c", "top"]);
     assert_eq!(out.fresh(), set(["level_a"]));
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("added_api: 16"), "{}", outputs[0]);
@@ -221,8 +196,8 @@ fn diamond_edit_on_one_side_leaves_the_other_fresh() {
     let out = build(&ws);
     out.assert_success();
     assert_eq!(out.redone(), set(["left", "top"]), "{}", out.describe());
-    assert_eq!(out.compiled(), set(["left"]), "{}", out.describe());
-    assert_eq!(out.relinked(), set(["top"]), "{}", out.describe());
+    out.assert_compiled(["left"]);
+    out.assert_relinked(["top"]);
     assert_eq!(out.fresh(), set(["base", "right"]));
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("left=21"), "{}", outputs[0]);
@@ -240,7 +215,7 @@ fn diamond_edit_on_one_side_leaves_the_other_fresh() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["left", "top"]), "{}", out.describe());
+    out.assert_compiled(["left", "top"]);
     assert_eq!(out.fresh(), set(["base", "right"]));
     assert_dev_matches_cargo(&ws);
 }
@@ -276,12 +251,7 @@ fn deleted_outputs_are_restored() {
     fs::remove_file(&rlibs[0]).expect("delete rlib");
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(
-        out.compiled(),
-        set(["core_lib", "api_server", "cli_tool"]),
-        "{}",
-        out.describe()
-    );
+    out.assert_compiled(["core_lib", "api_server", "cli_tool"]);
     assert_dev_matches_cargo(&ws);
 }
 
@@ -294,7 +264,7 @@ fn inherited_package_fields_reach_env_macros() {
     ws.replace("Cargo.toml", r#"version = "2.3.4""#, r#"version = "2.4.0""#);
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["shared", "app"]), "{}", out.describe());
+    out.assert_compiled(["shared", "app"]);
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(outputs[0].contains("version: 2.4.0"), "{}", outputs[0]);
     assert!(
@@ -311,7 +281,7 @@ fn inherited_package_fields_reach_env_macros() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["app"]), "{}", out.describe());
+    out.assert_compiled(["app"]);
     assert_eq!(out.fresh(), set(["shared"]));
     let outputs = assert_dev_matches_cargo(&ws);
     assert!(
@@ -345,7 +315,7 @@ fn reverting_an_edit_restores_the_original_binaries() {
         "{}",
         out.describe()
     );
-    assert_eq!(out.compiled(), set(["core_lib"]), "{}", out.describe());
+    out.assert_compiled(["core_lib"]);
     let reverted = assert_dev_matches_cargo(&ws);
     assert_eq!(before, reverted);
 }
@@ -461,7 +431,7 @@ fn changing_enabled_features_recompiles_with_the_new_cfgs() {
     );
     let out = build(&ws);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["flags", "user"]), "{}", out.describe());
+    out.assert_compiled(["flags", "user"]);
     let after = assert_dev_matches_cargo(&ws);
     assert!(after[0].contains("features: [loud]\n"), "{}", after[0]);
     assert!(!after[0].contains("(extra)"), "{}", after[0]);
@@ -505,7 +475,7 @@ fn edit_w4_during_build(ws: &Ws, from: &str, to: &str, marker: &str) {
     let outputs = assert_dev_matches_cargo(ws);
     assert!(outputs[0].contains(marker), "{}", outputs[0]);
     assert_eq!(out.redone(), set(["w4", "hub"]), "{}", out.describe());
-    assert_eq!(out.compiled(), set(["w4"]), "{}", out.describe());
+    out.assert_compiled(["w4"]);
 }
 
 #[test]
@@ -550,7 +520,7 @@ fn a_copied_workspace_relinks_against_its_own_artifacts() {
     copy.replace(CORE_LIB, CORE_FROM, CORE_TO);
     let out = build(&copy);
     out.assert_success();
-    assert_eq!(out.compiled(), set(["core_lib"]), "{}", out.describe());
+    out.assert_compiled(["core_lib"]);
     let after = assert_dev_matches_cargo(&copy);
     assert!(after[0].contains("dave.smith"), "{}", after[0]);
     assert_eq!(

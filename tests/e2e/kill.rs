@@ -220,7 +220,7 @@ fn kill_a_rebuild_after_an_edit_then_revert_it() {
             "{}",
             outputs[0]
         );
-        assert_eq!(out.compiled(), set(["w3", "hub"]), "{}", out.describe());
+        out.assert_compiled(["w3", "hub"]);
         assert_eq!(
             out.fresh(),
             set(["w1", "w2", "w4", "w5", "w6"]),

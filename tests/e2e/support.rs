@@ -524,6 +524,26 @@ impl Outcome {
     }
 
     /// Exit 0 and a self-consistent successful event stream.
+    /// The crates compiled by rustc are exactly `expected`.
+    pub fn assert_compiled<const N: usize>(&self, expected: [&str; N]) -> &Self {
+        assert_eq!(self.compiled(), set(expected), "{}", self.describe());
+        self
+    }
+
+    /// The binaries relinked are exactly `expected`.
+    pub fn assert_relinked<const N: usize>(&self, expected: [&str; N]) -> &Self {
+        assert_eq!(self.relinked(), set(expected), "{}", self.describe());
+        self
+    }
+
+    /// The message of the `error` event.
+    pub fn error_message(&self) -> String {
+        self.one("error")["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn assert_success(&self) -> &Self {
         assert_eq!(
             self.code(),
