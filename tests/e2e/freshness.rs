@@ -437,6 +437,71 @@ fn changing_enabled_features_recompiles_with_the_new_cfgs() {
     assert!(!after[0].contains("(extra)"), "{}", after[0]);
 }
 
+/// Returning to an earlier configuration must bring back that
+/// configuration's binary, not keep the last one built (every unit is fresh:
+/// both configurations' artifacts are on disk under their own keys).
+#[test]
+fn toggling_a_feature_off_and_on_again_restores_each_binary() {
+    let ws = built("features");
+    let with_extra = r#"flags = { path = "../flags", features = ["extra"] }"#;
+    let without = r#"flags = { path = "../flags", features = [] }"#;
+    ws.replace("user/Cargo.toml", with_extra, without);
+    build(&ws).assert_success();
+    let off = assert_dev_matches_cargo(&ws);
+    assert!(off[0].contains("features: [loud]\n"), "{}", off[0]);
+
+    ws.replace("user/Cargo.toml", without, with_extra);
+    let out = build(&ws);
+    out.assert_success();
+    assert!(
+        out.compiled().is_empty(),
+        "both configurations were built before\n{}",
+        out.describe()
+    );
+    let on = assert_dev_matches_cargo(&ws);
+    assert!(on[0].contains("features: [loud, extra]"), "{}", on[0]);
+
+    ws.replace("user/Cargo.toml", with_extra, without);
+    build(&ws).assert_success();
+    let off_again = assert_dev_matches_cargo(&ws);
+    assert!(
+        off_again[0].contains("features: [loud]\n"),
+        "{}",
+        off_again[0]
+    );
+}
+
+/// The same for a package version bumped and restored.
+#[test]
+fn bumping_a_version_and_restoring_it_restores_the_binary() {
+    let ws = Ws::new("features");
+    ws.write(
+        "user/src/main.rs",
+        "fn main() {\n    println!(\"user {}\", env!(\"CARGO_PKG_VERSION\"));\n}\n",
+    );
+    build(&ws).assert_success();
+    ws.replace(
+        "user/Cargo.toml",
+        "version = \"0.1.0\"",
+        "version = \"0.2.0\"",
+    );
+    build(&ws).assert_success();
+    assert!(assert_dev_matches_cargo(&ws)[0].contains("user 0.2.0"));
+    ws.replace(
+        "user/Cargo.toml",
+        "version = \"0.2.0\"",
+        "version = \"0.1.0\"",
+    );
+    let out = build(&ws);
+    out.assert_success();
+    assert!(
+        out.compiled().is_empty(),
+        "0.1.0 was built before\n{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&ws)[0].contains("user 0.1.0"));
+}
+
 #[test]
 fn a_moved_workspace_stays_fresh() {
     let mut ws = built("sample-workspace");

@@ -159,10 +159,11 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 Action::Cosmetic => self.record_cosmetic(id)?,
                 Action::Fresh => {}
             }
+            // The user-facing copy may come from another configuration of
+            // this unit (a feature toggled and back, a version bumped and
+            // restored): always point it at this unit's artifact, as cargo does.
             let outputs = &self.exec.outputs[id.0];
-            if let Some(uplift) = &outputs.uplift
-                && !uplift.is_file()
-            {
+            if let Some(uplift) = &outputs.uplift {
                 uplift_binary(&outputs.main, uplift)?;
             }
             // Reported at the end: a relink fallback may still compile it.
