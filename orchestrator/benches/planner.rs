@@ -1,21 +1,21 @@
-//! The planner at scale: a synthetic in-memory workspace of N crates in
+//! The planner at scale: a synthetic in-memory cargo answer of N crates in
 //! layers (each depending on up to three crates of lower layers, binaries on
-//! top), planned as a clean build: graph construction, compile specs,
+//! top), planned as a clean build: graph construction, unit specs,
 //! propagation, the relink/metadata-debt fixpoint, critical-path priorities
 //! and the schedule simulation. Run with `cargo bench -p orchestrator`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use orchestrator::cargo::CargoAnswer;
+use orchestrator::cargo::synthetic::{Crate, answer};
 use orchestrator::classify::SyntaxCache;
-use orchestrator::graph::CrateGraph;
+use orchestrator::fingerprint::{self, UnitSettings};
+use orchestrator::graph::{CrateGraph, UnitMap};
 use orchestrator::ledger::Ledger;
-use orchestrator::manifest::{
-    Dependency, Package, PackageMetadata, Target, TargetKind, Version, Workspace,
-};
 use orchestrator::plan::{self, PlanInput};
-use orchestrator::profile::{Layout, Profile};
-use orchestrator::rustc::{self, Outputs, Toolchain};
+use orchestrator::profile::{Layout, Lto, Profile};
+use orchestrator::rustc::{Outputs, Toolchain};
 
 fn main() {
     divan::main();
@@ -33,17 +33,13 @@ impl Rng {
     }
 }
 
-fn workspace(crates: usize, layers: usize) -> Workspace {
-    let root = PathBuf::from("/virtual-workspace");
+fn workspace(crates: usize, layers: usize) -> CargoAnswer {
     let per_layer = crates.div_ceil(layers);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let packages = (0..crates)
+    let list: Vec<Crate> = (0..crates)
         .map(|i| {
             let layer = i / per_layer;
-            let name = format!("c{i:05}");
-            let dir = root.join(&name);
-            let top = layer + 1 == layers;
-            let dependencies = if layer == 0 {
+            let deps = if layer == 0 {
                 Vec::new()
             } else {
                 let below = layer * per_layer;
@@ -52,90 +48,75 @@ fn workspace(crates: usize, layers: usize) -> Workspace {
                 picked.sort();
                 picked.dedup();
                 picked
-                    .into_iter()
-                    .map(|d| Dependency {
-                        name: format!("c{d:05}"),
-                        package: format!("c{d:05}"),
-                        dir: root.join(format!("c{d:05}")),
-                        features: Vec::new(),
-                        default_features: true,
-                    })
-                    .collect()
             };
-            Package {
-                name: name.clone(),
-                version: Version {
-                    text: "0.1.0".into(),
-                    major: 0,
-                    minor: 1,
-                    patch: 0,
-                    pre: String::new(),
-                },
-                edition: "2021".into(),
-                metadata: PackageMetadata::default(),
-                manifest_path: dir.join("Cargo.toml"),
-                targets: vec![Target {
-                    name: name.clone(),
-                    kind: if top {
-                        TargetKind::Bin
-                    } else {
-                        TargetKind::Lib
-                    },
-                    src_path: dir.join(if top { "src/main.rs" } else { "src/lib.rs" }),
-                }],
-                dir,
-                is_member: true,
-                dependencies,
-                dev_dependencies: Vec::new(),
-                features: BTreeMap::new(),
+            Crate {
+                name: format!("c{i:05}"),
+                kind: if layer + 1 == layers { "bin" } else { "lib" },
+                deps,
             }
         })
         .collect();
-    Workspace::new(root.clone(), root.join("Cargo.toml"), packages)
+    answer(Path::new("/virtual-workspace"), &list)
 }
 
 fn toolchain() -> Toolchain {
     Toolchain {
         rustc: "rustc".into(),
+        rustdoc: "rustdoc".into(),
+        sysroot: None,
         verbose_version: "rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\nrelease: 1.95.0\n".into(),
         release: "1.95.0".into(),
         host: "x86_64-unknown-linux-gnu".into(),
     }
 }
 
+fn graph(answer: &CargoAnswer) -> CrateGraph {
+    CrateGraph::build(answer, &|_| Ok(Vec::new())).expect("a valid graph")
+}
+
 #[divan::bench(args = [1_000, 10_000], sample_count = 5)]
 fn crate_graph(bencher: divan::Bencher, crates: usize) {
-    let ws = workspace(crates, 20);
-    bencher.bench(|| CrateGraph::build(&ws).expect("a valid graph"));
+    let answer = workspace(crates, 20);
+    bencher.bench(|| graph(&answer));
 }
 
 #[divan::bench(args = [1_000, 10_000], sample_count = 5)]
 fn plan_clean_build(bencher: divan::Bencher, crates: usize) {
-    let ws = workspace(crates, 20);
-    let graph = CrateGraph::build(&ws).expect("a valid graph");
+    let graph = graph(&workspace(crates, 20));
     let toolchain = toolchain();
-    let scratch = std::env::temp_dir().join("orchestrator-planner-bench");
-    let layout = Layout::new(&scratch, Profile::Dev);
-    let specs = rustc::compile_specs(&ws, &graph, Profile::Dev, &toolchain, &[]);
-    let outputs: Vec<Outputs> = graph
-        .units()
-        .iter()
-        .map(|u| Outputs::of(&specs[u.id.0], u, &layout))
-        .collect();
-    let env = vec![BTreeMap::new(); graph.len()];
+    let scratch: PathBuf = std::env::temp_dir().join("orchestrator-planner-bench");
+    let layout = Layout::new(&scratch, &Profile::dev());
+    let settings = UnitMap::from_fn(&graph, |_| UnitSettings {
+        rustflags: Vec::new(),
+        linker: None,
+        incremental: true,
+        lto: Lto::OnlyObject,
+        extra_filename: true,
+        immutable_root: None,
+        wrapper: None,
+        workspace_wrapper: None,
+    });
+    let specs = fingerprint::specs(&graph, &settings, &toolchain, &BTreeMap::new());
+    let outputs = UnitMap::from_fn(&graph, |u| {
+        Outputs::of(&graph, u.id, &specs[u.id], true, &layout)
+    });
+    let env = UnitMap::filled(&graph, BTreeMap::new());
+    let optimizing = UnitMap::filled(&graph, false);
     let ledger = Ledger::default();
     let cache = SyntaxCache::new(&scratch.join(".syntax"));
+    let process_env = BTreeMap::new();
     bencher.bench(|| {
         plan::plan(&PlanInput {
-            root: &ws.root,
             graph: &graph,
             specs: &specs,
+            settings: &settings,
             outputs: &outputs,
             ledger: &ledger,
             toolchain: "toolchain",
             compiler_env: &env,
+            process_env: &process_env,
             cache: &cache,
-            release: false,
+            optimizing: &optimizing,
             relink: true,
             touches: &[],
             jobs: 2,

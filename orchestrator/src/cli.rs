@@ -1,13 +1,11 @@
 //! The command line: parse arguments and environment, run, map to an exit code.
 
-use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::driver::{self, BuildOptions};
-use crate::profile::Profile;
 use crate::report::{self, MessageFormat, Verbosity};
 use crate::touch::TouchSpec;
 
@@ -48,19 +46,120 @@ enum GraphFormat {
     Dot,
 }
 
-/// Which workspace and target directory, for every command.
+/// Which workspace, which packages and targets, which profile: everything
+/// that goes to cargo to decide what is built.
 #[derive(Debug, Args)]
 struct WorkspaceArgs {
     /// Path to the workspace's (or a member's) Cargo.toml [default: found
     /// by walking up from the current directory]
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
-    /// Directory for all generated artifacts [default: <workspace>/target/orchestrator]
+    /// Directory for all generated artifacts [default: <cargo's target dir>/orchestrator]
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
-    /// Build with the release profile (opt-level 3, no incremental)
-    #[arg(short = 'r', long)]
+    /// Package(s) to build (`name` or `name@version`)
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+    /// Build every member of the workspace
+    #[arg(long, visible_alias = "all")]
+    workspace: bool,
+    /// Exclude packages from `--workspace`
+    #[arg(long, value_name = "SPEC")]
+    exclude: Vec<String>,
+    /// Build only the selected packages' libraries
+    #[arg(long)]
+    lib: bool,
+    /// Build only the named binary (repeatable)
+    #[arg(long, value_name = "NAME")]
+    bin: Vec<String>,
+    /// Build every binary
+    #[arg(long)]
+    bins: bool,
+    /// Space- or comma-separated features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    features: Vec<String>,
+    /// Activate every feature of the selected packages
+    #[arg(long)]
+    all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    no_default_features: bool,
+    /// Build with the release profile
+    #[arg(short = 'r', long, conflicts_with = "profile")]
     release: bool,
+    /// Build with the named profile
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Build for the target triple (repeatable)
+    #[arg(long, value_name = "TRIPLE")]
+    target: Vec<String>,
+    /// Require Cargo.lock to be up to date
+    #[arg(long)]
+    locked: bool,
+    /// Run without accessing the network
+    #[arg(long)]
+    offline: bool,
+    /// Both --locked and --offline
+    #[arg(long)]
+    frozen: bool,
+    /// Override a configuration value (`KEY=VALUE`) or add a config file
+    #[arg(long, value_name = "KEY=VALUE|PATH")]
+    config: Vec<String>,
+}
+
+impl WorkspaceArgs {
+    fn profile(&self) -> String {
+        match (&self.profile, self.release) {
+            (Some(name), _) => name.clone(),
+            (None, true) => "release".to_owned(),
+            (None, false) => "dev".to_owned(),
+        }
+    }
+
+    /// The flags as they go to `cargo build`.
+    fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut pair = |flag: &str, value: &str| {
+            args.push(flag.to_owned());
+            args.push(value.to_owned());
+        };
+        for p in &self.package {
+            pair("--package", p);
+        }
+        for e in &self.exclude {
+            pair("--exclude", e);
+        }
+        for b in &self.bin {
+            pair("--bin", b);
+        }
+        for f in &self.features {
+            pair("--features", f);
+        }
+        for t in &self.target {
+            pair("--target", t);
+        }
+        for c in &self.config {
+            pair("--config", c);
+        }
+        pair("--profile", &self.profile());
+        let flags = [
+            (self.workspace, "--workspace"),
+            (self.lib, "--lib"),
+            (self.bins, "--bins"),
+            (self.all_features, "--all-features"),
+            (self.no_default_features, "--no-default-features"),
+            (self.locked, "--locked"),
+            (self.offline, "--offline"),
+            (self.frozen, "--frozen"),
+        ];
+        args.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| f.to_string()),
+        );
+        args
+    }
 }
 
 #[derive(Debug, Args)]
@@ -156,26 +255,16 @@ fn options(
 ) -> crate::Result<BuildOptions> {
     let cwd = std::env::current_dir()
         .map_err(|e| crate::Error::io("read the current directory", &PathBuf::from("."), e))?;
-    Ok(BuildOptions {
-        cwd,
-        manifest_path: ws.manifest_path.clone(),
-        target_dir: ws.target_dir.clone(),
-        profile: if ws.release {
-            Profile::Release
-        } else {
-            Profile::Dev
-        },
-        jobs: default_jobs(),
-        color,
-        rustc: std::env::var_os("RUSTC").filter(|v| !v.is_empty()),
-        rustflags: rustflags(),
-        cargo: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
-        touches,
-        dry_run: false,
-        explain: false,
-        relink: true,
-        timings: false,
-    })
+    let mut options = BuildOptions::new(cwd, crate::cargo::environment());
+    options.manifest_path = ws.manifest_path.clone();
+    options.target_dir = ws.target_dir.clone();
+    options.cargo_args = ws.cargo_args();
+    options.profile = ws.profile();
+    options.targets = ws.target.clone();
+    options.config = ws.config.clone();
+    options.color = color;
+    options.touches = touches;
+    Ok(options)
 }
 
 fn build(args: BuildArgs) -> i32 {
@@ -192,7 +281,7 @@ fn build(args: BuildArgs) -> i32 {
     };
     let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
     let options = options(&args.workspace, color, args.touch).map(|o| BuildOptions {
-        jobs: args.jobs.map(|j| j as usize).unwrap_or(o.jobs),
+        jobs: args.jobs.map(|j| j as usize),
         dry_run: args.dry_run,
         explain: args.explain,
         relink: !args.no_relink,
@@ -207,24 +296,4 @@ fn build(args: BuildArgs) -> i32 {
             error.exit_code()
         }
     }
-}
-
-fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-/// `CARGO_ENCODED_RUSTFLAGS` (0x1f-separated) wins over `RUSTFLAGS`
-/// (whitespace-separated), as in cargo.
-fn rustflags() -> Vec<String> {
-    if let Some(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        return encoded.split('\x1f').map(str::to_owned).collect();
-    }
-    std::env::var("RUSTFLAGS")
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default()
 }

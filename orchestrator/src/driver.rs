@@ -1,22 +1,30 @@
 //! `orchestrator build`: chain the stages, in the order `lib.rs` lists them.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cargo_platform::Cfg;
+
+use crate::buildscript::BuildOutput;
+use crate::cargo::config::{EnvEntry, parse_cfgs};
+use crate::cargo::{self, CargoConfig, CargoRequest};
 use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, UnitInfo, Verdict};
 use crate::execute::{self, Execution, RustcRunner};
-use crate::graph::CrateGraph;
+use crate::fingerprint::{self, UnitSettings, UnitSpec};
+use crate::graph::{CrateGraph, CrateType, Source, UnitId, UnitKind, UnitMap};
+use crate::invoke::InvocationContext;
 use crate::ledger::{Ledger, hash_str, write_atomic};
 use crate::lock::BuildLock;
-use crate::manifest::{self, Workspace};
+use crate::manifest;
 use crate::plan::{self, Action, BuildPlan, PlanInput, Reason, Touch};
-use crate::profile::{Layout, Profile};
+use crate::profile::{Layout, Lto, Profile, lto_roles};
 use crate::report::Reporter;
 use crate::report::timings::{self, TimingsInput};
-use crate::rustc::{self, CompileSpec, Invocation, InvocationContext, Outputs, Toolchain};
+use crate::rustc::{Outputs, Toolchain};
 use crate::touch::{self, TouchSpec};
 
 /// What the command line (and environment) asked for.
@@ -25,167 +33,401 @@ pub struct BuildOptions {
     pub cwd: PathBuf,
     pub manifest_path: Option<PathBuf>,
     pub target_dir: Option<PathBuf>,
-    pub profile: Profile,
-    pub jobs: usize,
+    /// Selection and resolution flags, exactly as they go to `cargo build`
+    /// (`-p`, `--workspace`, `--features`, `--locked`...).
+    pub cargo_args: Vec<String>,
+    /// `dev`, `release` (`--release`) or `--profile NAME`.
+    pub profile: String,
+    /// `--target` triples.
+    pub targets: Vec<String>,
+    /// `--config KEY=VALUE` / `--config FILE`.
+    pub config: Vec<String>,
+    /// `-j`; `None`: `build.jobs`, else the available cores.
+    pub jobs: Option<usize>,
     /// Ask rustc for coloured diagnostics.
     pub color: bool,
-    /// `RUSTC`.
-    pub rustc: Option<OsString>,
-    /// `RUSTFLAGS` / `CARGO_ENCODED_RUSTFLAGS`, split.
-    pub rustflags: Vec<String>,
-    /// Value of `CARGO` for the compiler's environment.
-    pub cargo: OsString,
+    /// The environment orchestrator runs in.
+    pub env: BTreeMap<String, String>,
     /// Simulated changes (`--touch`).
     pub touches: Vec<TouchSpec>,
     /// Print the plan and its predicted time; compile nothing.
     pub dry_run: bool,
     /// Say why each crate that is not fresh is rebuilt.
     pub explain: bool,
-    /// Relink binaries after codegen-only changes (dev-like profiles only).
+    /// Relink binaries after codegen-only changes (where nothing optimizes).
     pub relink: bool,
     /// Write the HTML timings report.
     pub timings: bool,
+}
+
+impl BuildOptions {
+    /// Defaults for `cwd` and `env`, as a user running `orchestrator build`.
+    pub fn new(cwd: PathBuf, env: BTreeMap<String, String>) -> BuildOptions {
+        BuildOptions {
+            cwd,
+            manifest_path: None,
+            target_dir: None,
+            cargo_args: Vec::new(),
+            profile: "dev".to_owned(),
+            targets: Vec::new(),
+            config: Vec::new(),
+            jobs: None,
+            color: false,
+            env,
+            touches: Vec::new(),
+            dry_run: false,
+            explain: false,
+            relink: true,
+            timings: false,
+        }
+    }
 }
 
 /// Everything known once the plan is made: what `build` executes and
 /// `graph` prints.
 pub struct Session {
     pub started: Instant,
-    pub ws: Workspace,
     pub toolchain: Toolchain,
     pub graph: CrateGraph,
+    pub profile: Profile,
     pub target_dir: PathBuf,
     pub layout: Layout,
-    pub specs: Vec<CompileSpec>,
-    pub outputs: Vec<Outputs>,
-    pub infos: Vec<UnitInfo>,
+    pub settings: UnitMap<UnitSettings>,
+    pub specs: UnitMap<UnitSpec>,
+    pub outputs: UnitMap<Outputs>,
+    pub infos: UnitMap<UnitInfo>,
+    /// Per unit: rustc may inline across crates (R6).
+    pub optimizing: UnitMap<bool>,
     pub ledger: Ledger,
     pub toolchain_hash: String,
     pub cache: SyntaxCache,
     pub touches: Vec<Touch>,
     pub plan: BuildPlan,
+    /// Results of build scripts that ran in earlier builds.
+    pub scripts: HashMap<UnitId, BuildOutput>,
+    pub cfgs: HashMap<Option<String>, Vec<Cfg>>,
+    pub config_env: BTreeMap<String, EnvEntry>,
+    pub cargo_exe: OsString,
+    pub jobs: usize,
+    pub env: BTreeMap<String, String>,
     /// Held while the build runs; `None` for read-only commands.
     _lock: Option<BuildLock>,
 }
 
 impl Session {
-    fn invocation_context<'a>(&'a self, opts: &BuildOptions) -> InvocationContext<'a> {
+    pub fn invocation_context(&self, color: bool) -> InvocationContext<'_> {
         InvocationContext {
-            ws: &self.ws,
             graph: &self.graph,
             specs: &self.specs,
+            settings: &self.settings,
+            outputs: &self.outputs,
             layout: &self.layout,
-            profile: opts.profile,
+            profile: &self.profile,
             toolchain: &self.toolchain,
-            color: opts.color,
-            cargo: opts.cargo.clone(),
+            color,
+            cargo_exe: self.cargo_exe.clone(),
+            env: &self.env,
+            config_env: &self.config_env,
+            jobs: self.jobs,
+            cfgs: &self.cfgs,
         }
     }
 }
 
-/// Stages 1–5: manifests, graph, specs, ledger, classification, plan.
-/// `lock`: take the target directory's build lock (anything that may write).
+/// Stages 1–6: configuration, cargo's plan, graph, specs, ledger,
+/// classification, plan. `lock`: take the target directory's build lock.
 pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> Result<Session> {
     let started = Instant::now();
-    let ws = manifest::load(&opts.cwd, opts.manifest_path.as_deref())?;
-    // The compiler is identified from the workspace root (where it will run)
-    // while the crate graph is built.
-    let (toolchain, graph) = std::thread::scope(|s| {
-        let toolchain = s.spawn(|| Toolchain::detect(opts.rustc.clone(), &ws.root));
-        let graph = CrateGraph::build(&ws);
-        let toolchain = toolchain.join().unwrap_or_else(|_| {
-            Err(Error::Compiler {
-                program: PathBuf::from("rustc"),
-                message: "version check panicked".to_owned(),
-            })
+    let env = opts.env.clone();
+    let config = CargoConfig::load(&opts.cwd, env.clone(), &opts.config)?;
+    if let Some(what) = config.unsupported() {
+        return Err(Error::Config {
+            path: opts.cwd.join(".cargo/config.toml"),
+            message: format!("orchestrator does not support {what}"),
         });
-        (toolchain, graph)
+    }
+    let located = manifest::locate(&opts.cwd, opts.manifest_path.as_deref())?;
+    let root_manifest = located.root.join("Cargo.toml");
+    let toolchain = Toolchain::detect(config.rustc(), &located.root)?;
+    let profile = Profile::new(&opts.profile, &|name| {
+        manifest::profile_inherits(&root_manifest, name).or_else(|| config.profile_inherits(name))
     });
-    let (toolchain, graph) = (toolchain?, graph?);
-
     let target_dir = match &opts.target_dir {
         Some(dir) => opts.cwd.join(dir),
-        None => ws.root.join("target").join("orchestrator"),
+        None => config.target_dir(&located.root).join("orchestrator"),
     };
-    let layout = Layout::new(&target_dir, opts.profile);
-    layout
-        .create()
-        .map_err(|e| Error::io("create target directory", &layout.deps, e))?;
+    let layout = Layout::new(&target_dir, &profile);
+
+    let targets = match opts.targets.is_empty() {
+        true => config.build_targets(),
+        false => opts.targets.clone(),
+    };
+    let mut platforms = vec![toolchain.host.clone()];
+    platforms.extend(targets.iter().cloned());
+    platforms.dedup();
+    let request = CargoRequest {
+        cargo: cargo::cargo_program(&env),
+        cwd: opts.cwd.clone(),
+        manifest_path: opts.manifest_path.as_ref().map(|m| opts.cwd.join(m)),
+        args: opts.cargo_args.clone(),
+        platforms,
+    };
+    let answer = cargo::resolve(
+        &request,
+        &env,
+        &config,
+        &toolchain.verbose_version,
+        &target_dir.join(".plan"),
+    )?;
+    // Nothing is written for a workspace cargo cannot load.
+    std::fs::create_dir_all(layout.ledger())
+        .map_err(|e| Error::io("create target directory", &layout.ledger(), e))?;
     let lock = match lock {
         true => Some(BuildLock::acquire(&target_dir, || {
             reporter.event(&BuildEvent::WaitingForLock)
         })?),
         false => None,
     };
+    let ws_manifest = answer.workspace_root.join("Cargo.toml");
+    let graph = CrateGraph::build(&answer, &|m: &Path| manifest::lint_flags(m, &ws_manifest))?;
+    let platforms: Vec<Option<&str>> = {
+        let mut p: Vec<Option<&str>> = graph
+            .units()
+            .iter()
+            .map(|u| u.platform.as_deref())
+            .collect();
+        p.push(None);
+        p.sort();
+        p.dedup();
+        p
+    };
+    layout
+        .create(&platforms)
+        .map_err(|e| Error::io("create target directory", &layout.target_dir, e))?;
 
-    let specs = rustc::compile_specs(&ws, &graph, opts.profile, &toolchain, &opts.rustflags);
-    let outputs: Vec<Outputs> = graph
+    let explicit_target = graph.units().iter().any(|u| u.platform.is_some());
+    let needs_cfgs = config.has_cfg_tables()
+        || graph
+            .units()
+            .iter()
+            .any(|u| u.kind == UnitKind::RunBuildScript);
+    let cfgs = match needs_cfgs {
+        true => target_cfgs(
+            &toolchain,
+            &config,
+            &platforms,
+            explicit_target,
+            &target_dir,
+            &located.root,
+        )?,
+        false => HashMap::new(),
+    };
+    let cargo_home = config.cargo_home();
+    let roles = lto_roles(&graph);
+    let settings = UnitMap::from_fn(&graph, |unit| {
+        let package = graph.package(unit.pkg);
+        let triple = unit
+            .platform
+            .clone()
+            .unwrap_or_else(|| toolchain.host.clone());
+        let host_only = unit.platform.is_none() && explicit_target;
+        let unit_cfgs = cfgs.get(&unit.platform).map(Vec::as_slice);
+        let dynamic = unit
+            .target
+            .crate_types
+            .iter()
+            .any(|t| matches!(t, CrateType::Dylib | CrateType::Cdylib));
+        let immutable = matches!(package.source, Source::Registry { .. })
+            && package
+                .root
+                .starts_with(cargo_home.join("registry").join("src"));
+        UnitSettings {
+            rustflags: config.rustflags(&triple, unit_cfgs, host_only),
+            linker: config.linker(&triple, unit_cfgs),
+            incremental: unit.profile.incremental,
+            lto: roles[unit.id],
+            extra_filename: !(dynamic && package.source.is_local()),
+            immutable_root: immutable.then(|| package.root.clone()),
+            wrapper: config.rustc_wrapper(),
+            workspace_wrapper: match package.source {
+                Source::Member => config.rustc_workspace_wrapper(),
+                _ => None,
+            },
+        }
+    });
+    let config_env = config.env_table();
+    let config_env_flat: BTreeMap<String, String> = config_env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.to_string_lossy().into_owned()))
+        .collect();
+    let specs = fingerprint::specs(&graph, &settings, &toolchain, &config_env_flat);
+    let outputs = UnitMap::from_fn(&graph, |u| {
+        Outputs::of(
+            &graph,
+            u.id,
+            &specs[u.id],
+            settings[u.id].extra_filename,
+            &layout,
+        )
+    });
+    let infos = UnitMap::from_fn(&graph, |u| UnitInfo::new(u, graph.package(u.pkg)));
+    let optimizing = UnitMap::from_fn(&graph, |u| {
+        let s = &settings[u.id];
+        u.profile.opt_level != "0"
+            || matches!(s.lto, Lto::Run(_) | Lto::OnlyBitcode)
+            || optimizes_across_crates(&s.rustflags)
+    });
+    let keys: Vec<String> = specs.values().map(|s| s.key.clone()).collect();
+    let mut ledger = Ledger::load(&layout.ledger(), &keys);
+    let rustc_bootstrap = env.get("RUSTC_BOOTSTRAP").cloned();
+    let mut scripts = HashMap::new();
+    for unit in graph
         .units()
         .iter()
-        .map(|u| Outputs::of(&specs[u.id.0], u, &layout))
-        .collect();
-    let infos: Vec<UnitInfo> = graph
-        .units()
-        .iter()
-        .map(|u| UnitInfo::new(u, &ws.packages[u.package].version.text))
-        .collect();
-    let keys: Vec<String> = specs.iter().map(|s| s.unit_key()).collect();
-    let ledger = Ledger::load(&layout.ledger, &keys);
+        .filter(|u| u.kind == UnitKind::RunBuildScript)
+    {
+        let key = &specs[unit.id].key;
+        if ledger.get(key).is_none() {
+            continue;
+        }
+        let dirs = outputs[unit.id]
+            .run
+            .as_ref()
+            .expect("run units have run directories");
+        match dirs.load(graph.package(unit.pkg), rustc_bootstrap.as_deref()) {
+            Some(output) => {
+                scripts.insert(unit.id, output);
+            }
+            // A result that cannot be read back is as good as none: rerun.
+            None => ledger.invalidate(key)?,
+        }
+    }
+    let cargo_exe = match env.get("CARGO").filter(|c| !c.is_empty()) {
+        Some(cargo) => OsString::from(cargo),
+        None => toolchain
+            .sysroot
+            .as_ref()
+            .map(|s| {
+                s.join("bin")
+                    .join(format!("cargo{}", std::env::consts::EXE_SUFFIX))
+            })
+            .filter(|p| p.is_file())
+            .map(PathBuf::into_os_string)
+            .unwrap_or_else(|| cargo::which(Path::new("cargo"), &env)),
+    };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let jobs = match opts.jobs {
+        Some(j) => j,
+        None => config.jobs(cores)?.unwrap_or(cores),
+    };
     let toolchain_hash = hash_str(&toolchain.verbose_version);
     let cache = SyntaxCache::new(&target_dir.join(".syntax"));
-    let mut session = Session {
+    let jobs = jobs.max(1);
+    let touches = touch::resolve(&opts.touches, &graph, &cache)?;
+    let cx = InvocationContext {
+        graph: &graph,
+        specs: &specs,
+        settings: &settings,
+        outputs: &outputs,
+        layout: &layout,
+        profile: &profile,
+        toolchain: &toolchain,
+        color: opts.color,
+        cargo_exe: cargo_exe.clone(),
+        env: &env,
+        config_env: &config_env,
+        jobs,
+        cfgs: &cfgs,
+    };
+    let compiler_env: UnitMap<BTreeMap<String, String>> =
+        UnitMap::from_fn(&graph, |u| match u.kind {
+            UnitKind::RunBuildScript => BTreeMap::new(),
+            _ => cx
+                .compiler_env(u.id, &scripts)
+                .into_iter()
+                .chain(cx.config_env_applied())
+                .map(|(k, v)| (k, v.to_string_lossy().into_owned()))
+                .collect(),
+        });
+    let plan = plan::plan(&PlanInput {
+        graph: &graph,
+        specs: &specs,
+        settings: &settings,
+        outputs: &outputs,
+        ledger: &ledger,
+        toolchain: &toolchain_hash,
+        compiler_env: &compiler_env,
+        process_env: &env,
+        cache: &cache,
+        optimizing: &optimizing,
+        relink: opts.relink,
+        touches: &touches,
+        jobs,
+    });
+    Ok(Session {
         started,
-        ws,
         toolchain,
         graph,
+        profile,
         target_dir,
         layout,
+        settings,
         specs,
         outputs,
         infos,
+        optimizing,
         ledger,
         toolchain_hash,
         cache,
-        touches: Vec::new(),
-        plan: BuildPlan {
-            units: Vec::new(),
-            known_hashes: Default::default(),
-            predicted_ms: 0,
-            priorities: Vec::new(),
-        },
+        touches,
+        plan,
+        scripts,
+        cfgs,
+        config_env,
+        cargo_exe,
+        jobs,
+        env,
         _lock: lock,
-    };
-    session.touches = touch::resolve(
-        &opts.touches,
-        &session.ws,
-        &session.graph,
-        &session.specs,
-        &session.cache,
-    )?;
-    let cx = session.invocation_context(opts);
-    let compiler_env: Vec<_> = session
-        .graph
-        .units()
-        .iter()
-        .map(|u| rustc::compiler_env(&cx, u))
-        .collect();
-    let release = optimizes_across_crates(opts);
-    let plan = plan::plan(&PlanInput {
-        root: &session.ws.root,
-        graph: &session.graph,
-        specs: &session.specs,
-        outputs: &session.outputs,
-        ledger: &session.ledger,
-        toolchain: &session.toolchain_hash,
-        compiler_env: &compiler_env,
-        cache: &session.cache,
-        release,
-        relink: opts.relink && !release,
-        touches: &session.touches,
-        jobs: opts.jobs.max(1),
-    });
-    session.plan = plan;
-    Ok(session)
+    })
+}
+
+/// `rustc --print cfg` of every platform, with the flags cargo would give it
+/// before cfg-keyed configuration applies; kept under the target directory
+/// per toolchain, platform and flags.
+fn target_cfgs(
+    toolchain: &Toolchain,
+    config: &CargoConfig,
+    platforms: &[Option<&str>],
+    explicit_target: bool,
+    target_dir: &Path,
+    cwd: &Path,
+) -> Result<HashMap<Option<String>, Vec<Cfg>>> {
+    let mut out = HashMap::new();
+    for platform in platforms {
+        let triple = platform.unwrap_or(&toolchain.host);
+        let flags = config.rustflags(triple, None, platform.is_none() && explicit_target);
+        let key = hash_str(&format!(
+            "{}\0{triple}\0{}",
+            toolchain.verbose_version,
+            flags.join("\x1f")
+        ));
+        let path = target_dir
+            .join(".plan")
+            .join(format!("cfg-{}.txt", &key[..16]));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(_) => {
+                let text = toolchain.print_cfg(*platform, &flags, cwd)?;
+                let _ = std::fs::create_dir_all(target_dir.join(".plan"));
+                let _ = write_atomic(&path, text.as_bytes());
+                text
+            }
+        };
+        out.insert(platform.map(str::to_owned), parse_cfgs(&text));
+    }
+    Ok(out)
 }
 
 pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
@@ -201,10 +443,11 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
             success: true,
             compiled: 0,
             relinked: 0,
+            ran: 0,
             fresh: s.graph.len(),
             failed: Vec::new(),
             duration: s.started.elapsed(),
-            profile: opts.profile,
+            profile: s.profile.clone(),
             predicted: Some(predicted),
             timings: Vec::new(),
             schedule: None,
@@ -214,62 +457,53 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     // incremental caches are not reused.
     for t in &s.touches {
         if s.plan.action(t.unit) == Action::Compile {
-            forget_incremental(&s.layout, &s.graph.unit(t.unit).crate_name);
+            let unit = s.graph.unit(t.unit);
+            forget_incremental(
+                &s.layout.incremental(unit.platform.as_deref()),
+                &unit.crate_name,
+            );
         }
     }
-    let cx = s.invocation_context(opts);
-    let invocations: Vec<Invocation> = s
-        .graph
-        .units()
-        .iter()
-        .map(|u| rustc::invocation(&cx, u.id))
-        .collect();
-    let package_dirs: Vec<PathBuf> = s
-        .graph
-        .units()
-        .iter()
-        .map(|u| s.ws.packages[u.package].dir.clone())
-        .collect();
-    let release = optimizes_across_crates(opts);
-    let Session { ledger, .. } = &mut session;
+    let record_links = UnitMap::from_fn(&s.graph, |u| {
+        opts.relink && u.kind == UnitKind::Bin && !s.optimizing[u.id]
+    });
+    let Session {
+        ledger, scripts, ..
+    } = &mut session;
     let mut ledger = std::mem::take(ledger);
+    let scripts = std::mem::take(scripts);
     let s = &session;
+    let cx = s.invocation_context(opts.color);
     let result = execute::execute(
         Execution {
-            root: &s.ws.root,
-            target_dir: &s.target_dir,
-            graph: &s.graph,
-            specs: &s.specs,
-            outputs: &s.outputs,
+            cx: &cx,
             infos: &s.infos,
             plan: &s.plan,
-            invocations: &invocations,
-            package_dirs: &package_dirs,
             toolchain: &s.toolchain_hash,
-            jobs: opts.jobs.max(1),
-            profile: opts.profile,
-            record_links: opts.relink && !release,
+            jobs: s.jobs,
+            profile: &s.profile,
+            record_links: &record_links,
             started: s.started,
+            scripts,
+            rustc_bootstrap: s.env.get("RUSTC_BOOTSTRAP").cloned(),
         },
         &mut ledger,
         &RustcRunner { cache: &s.cache },
         reporter,
     );
-    session.ledger = ledger;
-    let s = &session;
     let mut summary = result?;
     if !s.touches.is_empty() {
         summary.predicted = Some(predicted);
     }
     if opts.timings {
-        let path = s.layout.profile_dir.join("orchestrator-timings.html");
-        let title = format!("orchestrator build of {}", s.ws.root.display());
+        let path = s.layout.profile_dir().join("orchestrator-timings.html");
+        let title = format!("orchestrator build of {}", s.graph.workspace_root.display());
         let html = timings::render(&TimingsInput {
             title: &title,
             infos: &s.infos,
             plan: &s.plan,
             summary: &summary,
-            jobs: opts.jobs.max(1),
+            jobs: s.jobs,
             show_prediction: !s.touches.is_empty(),
         });
         write_atomic(&path, html.as_bytes())?;
@@ -286,7 +520,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
 
 fn report_plan(
     graph: &CrateGraph,
-    infos: &[UnitInfo],
+    infos: &UnitMap<UnitInfo>,
     plan: &BuildPlan,
     reporter: &mut dyn Reporter,
 ) {
@@ -297,7 +531,7 @@ fn report_plan(
             reason => reason.to_string(),
         };
         reporter.event(&BuildEvent::Planned {
-            unit: infos[id.0].clone(),
+            unit: infos[id].clone(),
             action: unit.action,
             stages: unit.stages.clone(),
             predicted: Duration::from_millis(unit.predicted_ms),
@@ -310,9 +544,9 @@ fn report_plan(
 }
 
 /// Remove a crate's incremental-compilation directories.
-fn forget_incremental(layout: &Layout, crate_name: &str) {
+fn forget_incremental(dir: &Path, crate_name: &str) {
     let prefix = format!("{crate_name}-");
-    let Ok(entries) = std::fs::read_dir(&layout.incremental) else {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
@@ -322,14 +556,10 @@ fn forget_incremental(layout: &Layout, crate_name: &str) {
     }
 }
 
-/// Release-like (R6): every body is interface and nothing is relinked. The
-/// release profile is, and so is a dev build whose `RUSTFLAGS` turn on
-/// optimization or LTO (cross-crate inlining), or tune inlining at all.
-pub fn optimizes_across_crates(opts: &BuildOptions) -> bool {
-    if opts.profile == Profile::Release {
-        return true;
-    }
-    let flags: Vec<&str> = opts.rustflags.iter().map(String::as_str).collect();
+/// Whether `RUSTFLAGS` turn on optimization or LTO (cross-crate inlining),
+/// or tune inlining at all (R6).
+pub fn optimizes_across_crates(rustflags: &[String]) -> bool {
+    let flags: Vec<&str> = rustflags.iter().map(String::as_str).collect();
     flags.iter().enumerate().any(|(i, flag)| {
         // `-C opt-level=1`, `-Copt-level=1` and `-C` `opt-level=1` alike.
         let value = flag.strip_prefix("-C").unwrap_or(flag);
@@ -351,39 +581,24 @@ pub fn optimizes_across_crates(opts: &BuildOptions) -> bool {
 mod tests {
     use super::*;
 
-    fn with_flags(flags: &[&str]) -> BuildOptions {
-        BuildOptions {
-            cwd: PathBuf::from("."),
-            manifest_path: None,
-            target_dir: None,
-            profile: Profile::Dev,
-            jobs: 1,
-            color: false,
-            rustc: None,
-            rustflags: flags.iter().map(|f| f.to_string()).collect(),
-            cargo: "cargo".into(),
-            touches: Vec::new(),
-            dry_run: false,
-            explain: false,
-            relink: true,
-            timings: false,
-        }
+    fn flags(f: &[&str]) -> Vec<String> {
+        f.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn optimizing_rustflags_make_a_dev_build_release_like() {
-        assert!(!optimizes_across_crates(&with_flags(&[])));
-        assert!(!optimizes_across_crates(&with_flags(&[
+        assert!(!optimizes_across_crates(&flags(&[])));
+        assert!(!optimizes_across_crates(&flags(&[
             "--cfg",
             "x",
             "-C",
             "opt-level=0"
         ])));
-        assert!(optimizes_across_crates(&with_flags(&["-C", "opt-level=1"])));
-        assert!(optimizes_across_crates(&with_flags(&["-Copt-level=s"])));
-        assert!(optimizes_across_crates(&with_flags(&["-O"])));
-        assert!(optimizes_across_crates(&with_flags(&["-C", "lto=thin"])));
-        assert!(optimizes_across_crates(&with_flags(&[
+        assert!(optimizes_across_crates(&flags(&["-C", "opt-level=1"])));
+        assert!(optimizes_across_crates(&flags(&["-Copt-level=s"])));
+        assert!(optimizes_across_crates(&flags(&["-O"])));
+        assert!(optimizes_across_crates(&flags(&["-C", "lto=thin"])));
+        assert!(optimizes_across_crates(&flags(&[
             "-Zcross-crate-inline-threshold=always"
         ])));
     }

@@ -43,29 +43,12 @@ pub enum Error {
         what: String,
     },
 
-    #[error("workspace member pattern `{pattern}` in `{}` matches no directory", path.display())]
-    GlobNoMatch { path: PathBuf, pattern: String },
+    /// cargo's own message, as cargo wrote it (without its `error: ` prefix).
+    #[error("{}", output.strip_prefix("error: ").unwrap_or(output))]
+    Cargo { command: String, output: String },
 
-    #[error("workspace member `{}` listed in `{}` has no `Cargo.toml`", member.display(), path.display())]
-    MissingMemberManifest { path: PathBuf, member: PathBuf },
-
-    #[error("dependency `{dep}` of crate `{krate}` points to `{}`, which has no `Cargo.toml` (declared in `{}`)", dep_path.display(), path.display())]
-    MissingPathDependency {
-        path: PathBuf,
-        krate: String,
-        dep: String,
-        dep_path: PathBuf,
-    },
-
-    #[error("two packages are named `{name}`: `{}` and `{}`", first.display(), second.display())]
-    DuplicatePackage {
-        name: String,
-        first: PathBuf,
-        second: PathBuf,
-    },
-
-    #[error("dependency cycle between crates: {}", cycle.join(" → "))]
-    Cycle { cycle: Vec<String> },
+    #[error("invalid cargo configuration `{}`: {message}", path.display())]
+    Config { path: PathBuf, message: String },
 
     #[error("could not run the compiler `{}`: {message}", program.display())]
     Compiler { program: PathBuf, message: String },
@@ -142,17 +125,12 @@ impl Error {
             Error::TomlSyntax { .. } => "fix the TOML syntax at that position",
             Error::Manifest { .. } => "fix the manifest; `cargo metadata` reports the same problem",
             Error::Unsupported { .. } => {
-                "build this workspace with `cargo build`; support for this is planned"
+                "build this workspace with `cargo build`; orchestrator does not model this setting"
             }
-            Error::GlobNoMatch { .. } => {
-                "remove the pattern from `workspace.members` or create a crate it matches"
+            Error::Cargo { .. } => {
+                "this is cargo's own message about the workspace; fix what it names, then build again"
             }
-            Error::MissingMemberManifest { .. } => {
-                "add a `Cargo.toml` to the member or remove it from `workspace.members`"
-            }
-            Error::MissingPathDependency { .. } => "fix the dependency's `path`",
-            Error::DuplicatePackage { .. } => "rename one of the packages",
-            Error::Cycle { .. } => "break the cycle: crates cannot depend on each other in a loop",
+            Error::Config { .. } => "fix the configuration value or file it names",
             Error::Compiler { .. } => {
                 "check that `rustc` is installed and on PATH, or set `RUSTC` to its path"
             }

@@ -3,32 +3,40 @@
 
 use std::time::Duration;
 
-use crate::graph::{Unit, UnitId};
-use crate::manifest::TargetKind;
+use crate::graph::{Package, Unit, UnitId, UnitKind};
 use crate::plan::{Action, Change};
 use crate::profile::Profile;
 
 /// How events name a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitInfo {
+    /// Which unit: two units may share a label (two versions of a crate).
+    pub id: UnitId,
     pub crate_name: String,
     pub package: String,
     pub version: String,
-    pub kind: TargetKind,
+    pub kind: UnitKind,
 }
 
 impl UnitInfo {
-    pub fn new(unit: &Unit, version: &str) -> UnitInfo {
+    pub fn new(unit: &Unit, package: &Package) -> UnitInfo {
         UnitInfo {
+            id: unit.id,
             crate_name: unit.crate_name.clone(),
-            package: unit.package_name.clone(),
-            version: version.to_owned(),
+            package: package.name.clone(),
+            version: package.version.text.clone(),
             kind: unit.kind,
         }
     }
 
+    /// `core_lib (lib)`; a build script by its package: `serde (build-script)`.
     pub fn label(&self) -> String {
-        format!("{} ({})", self.crate_name, self.kind.as_str())
+        match self.kind {
+            UnitKind::BuildScript | UnitKind::RunBuildScript => {
+                format!("{} ({})", self.package, self.kind.as_str())
+            }
+            _ => format!("{} ({})", self.crate_name, self.kind.as_str()),
+        }
     }
 }
 
@@ -43,6 +51,8 @@ pub enum Stage {
     CompileAndLink,
     /// Re-running a binary's recorded link step.
     Relink,
+    /// Running a build script.
+    Run,
 }
 
 impl Stage {
@@ -52,6 +62,7 @@ impl Stage {
             Stage::Codegen => "codegen",
             Stage::CompileAndLink => "front-end → link",
             Stage::Relink => "relink",
+            Stage::Run => "run",
         }
     }
 }
@@ -143,6 +154,8 @@ pub struct BuildSummary {
     pub success: bool,
     pub compiled: usize,
     pub relinked: usize,
+    /// Build scripts run.
+    pub ran: usize,
     pub fresh: usize,
     /// With `--touch`: what the plan predicted, to show beside the measured time.
     pub predicted: Option<Duration>,

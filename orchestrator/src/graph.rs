@@ -1,37 +1,314 @@
-//! Stage 2: the [`CrateGraph`] — compilation units and their dependencies.
+//! Stage 2: the [`CrateGraph`] — cargo's units as typed units, with the
+//! packages they belong to.
 //!
-//! Owns: turning packages into units (one per lib/bin target), resolving
-//! `--extern` names (renames, `[lib] name`), feature unification, topological
-//! order, reverse dependencies and cycle detection.
-//! Never: reads sources, looks at the target directory, or exposes petgraph
-//! types (the rest of the code speaks of [`UnitId`]s).
+//! Owns: turning cargo's answer into [`Unit`]s (compile units of libraries,
+//! binaries, proc-macros and build scripts, and build-script runs) and
+//! [`Package`]s (source kind, `CARGO_PKG_*` facts, `links`, declared
+//! features, `[lints]`), dependency edges with extern names, topological
+//! order, reverse dependencies, and per-unit data in a typed [`UnitMap`].
+//! Never: decides features, profiles or what is selected (cargo did), reads
+//! sources, or looks at the target directory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::{Index, IndexMut};
+use std::path::{Path, PathBuf};
 
-use petgraph::algo::{tarjan_scc, toposort};
-use petgraph::graph::{DiGraph, NodeIndex};
-
+use crate::cargo::metadata::MetaPackage;
+use crate::cargo::{CargoAnswer, RawProfile, RawUnit};
 use crate::error::{Error, Result};
-use crate::manifest::{Package, Target, TargetKind, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitId(pub usize);
 
-/// One rustc invocation's worth of work: a target of a package.
+/// Per-unit data, indexed by [`UnitId`]: one typed map instead of parallel vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitMap<T>(Vec<T>);
+
+impl<T> UnitMap<T> {
+    pub fn from_fn(graph: &CrateGraph, f: impl FnMut(&Unit) -> T) -> Self {
+        UnitMap(graph.units.iter().map(f).collect())
+    }
+
+    pub fn filled(graph: &CrateGraph, value: T) -> Self
+    where
+        T: Clone,
+    {
+        UnitMap(vec![value; graph.len()])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (UnitId, &T)> {
+        self.0.iter().enumerate().map(|(i, v)| (UnitId(i), v))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T> Index<UnitId> for UnitMap<T> {
+    type Output = T;
+    fn index(&self, id: UnitId) -> &T {
+        &self.0[id.0]
+    }
+}
+
+impl<T> IndexMut<UnitId> for UnitMap<T> {
+    fn index_mut(&mut self, id: UnitId) -> &mut T {
+        &mut self.0[id.0]
+    }
+}
+
+impl<T> FromIterator<T> for UnitMap<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        UnitMap(iter.into_iter().collect())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PkgId(pub usize);
+
+/// Where a package's sources come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A member of the workspace: classified item by item.
+    Member,
+    /// Another path package (outside the members): content-fingerprinted,
+    /// never classified.
+    Path,
+    /// A registry (crates.io, or one that replaces it): immutable sources.
+    Registry { checksum: Option<String> },
+    /// A git checkout: content-fingerprinted.
+    Git,
+}
+
+impl Source {
+    /// cargo's "local" packages: path sources (lints shown, not capped).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Source::Member | Source::Path)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub text: String,
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: String,
+}
+
+impl Version {
+    pub fn parse(text: &str) -> Option<Version> {
+        let core = text.split('+').next()?;
+        let (numbers, pre) = match core.split_once('-') {
+            Some((n, p)) => (n, p.to_owned()),
+            None => (core, String::new()),
+        };
+        let mut parts = numbers.split('.').map(|p| p.parse::<u64>().ok());
+        Some(Version {
+            text: text.to_owned(),
+            major: parts.next()??,
+            minor: parts.next()??,
+            patch: parts.next()??,
+            pre,
+        })
+    }
+}
+
+/// The facts cargo gives the compiler as `CARGO_PKG_*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageMeta {
+    pub authors: Vec<String>,
+    pub description: Option<String>,
+    pub homepage: Option<String>,
+    pub repository: Option<String>,
+    pub license: Option<String>,
+    pub license_file: Option<String>,
+    pub rust_version: Option<String>,
+    pub readme: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// cargo's package id (`registry+https://...#name@1.2.3`, `path+file:///...`).
+    pub id: String,
+    pub name: String,
+    pub version: Version,
+    pub source: Source,
+    pub manifest_path: PathBuf,
+    /// The directory holding `Cargo.toml`.
+    pub root: PathBuf,
+    pub meta: PackageMeta,
+    pub links: Option<String>,
+    /// Every feature the package declares (for `--check-cfg`).
+    pub declared_features: Vec<String>,
+    /// `(kinds, name)` of every target, for build-script link-argument checks.
+    pub targets: Vec<(Vec<String>, String)>,
+    /// `[lints]` as rustc flags (local packages only).
+    pub lint_flags: Vec<String>,
+    /// Selected on the command line (or by default): `CARGO_PRIMARY_PACKAGE`.
+    pub primary: bool,
+}
+
+impl Package {
+    pub fn has_lib(&self) -> bool {
+        self.targets.iter().any(|(kinds, _)| {
+            kinds.iter().any(|k| {
+                matches!(
+                    k.as_str(),
+                    "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro"
+                )
+            })
+        })
+    }
+
+    /// `name v1.2.3`, as cargo names a package in messages.
+    pub fn descr(&self) -> String {
+        format!("{} v{}", self.name, self.version.text)
+    }
+}
+
+/// What a unit is, for decisions and for how output names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitKind {
+    /// A library (`lib`, `rlib`, `dylib`, `cdylib`, `staticlib`).
+    Lib,
+    ProcMacro,
+    Bin,
+    /// Compiling a package's build script.
+    BuildScript,
+    /// Running it.
+    RunBuildScript,
+}
+
+impl UnitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Lib => "lib",
+            UnitKind::ProcMacro => "proc-macro",
+            UnitKind::Bin => "bin",
+            UnitKind::BuildScript => "build-script",
+            UnitKind::RunBuildScript => "build-script-run",
+        }
+    }
+
+    /// Whether its artifact is linked into dependents (an rlib, a dylib).
+    pub fn is_rustc(self) -> bool {
+        self != UnitKind::RunBuildScript
+    }
+
+    /// Compiled by rustc and linked into an executable or shared object.
+    pub fn links(self) -> bool {
+        matches!(
+            self,
+            UnitKind::Bin | UnitKind::ProcMacro | UnitKind::BuildScript
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrateType {
+    Lib,
+    Rlib,
+    Dylib,
+    Cdylib,
+    Staticlib,
+    ProcMacro,
+    Bin,
+}
+
+impl CrateType {
+    fn parse(text: &str) -> Option<CrateType> {
+        Some(match text {
+            "lib" => CrateType::Lib,
+            "rlib" => CrateType::Rlib,
+            "dylib" => CrateType::Dylib,
+            "cdylib" => CrateType::Cdylib,
+            "staticlib" => CrateType::Staticlib,
+            "proc-macro" => CrateType::ProcMacro,
+            "bin" => CrateType::Bin,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrateType::Lib => "lib",
+            CrateType::Rlib => "rlib",
+            CrateType::Dylib => "dylib",
+            CrateType::Cdylib => "cdylib",
+            CrateType::Staticlib => "staticlib",
+            CrateType::ProcMacro => "proc-macro",
+            CrateType::Bin => "bin",
+        }
+    }
+
+    /// cargo's `can_lto`: the final artifacts LTO runs on.
+    pub fn can_lto(self) -> bool {
+        matches!(
+            self,
+            CrateType::Bin | CrateType::Staticlib | CrateType::Cdylib
+        )
+    }
+
+    pub fn is_dynamic(self) -> bool {
+        matches!(
+            self,
+            CrateType::Dylib | CrateType::Cdylib | CrateType::ProcMacro
+        )
+    }
+
+    /// Needs the object code of every dependency (cannot start on `.rmeta`).
+    pub fn requires_upstream_objects(self) -> bool {
+        !matches!(self, CrateType::Lib | CrateType::Rlib)
+    }
+
+    /// Can be passed to dependents with `--extern`.
+    pub fn is_linkable(self) -> bool {
+        matches!(
+            self,
+            CrateType::Lib | CrateType::Rlib | CrateType::Dylib | CrateType::ProcMacro
+        )
+    }
+}
+
+/// One compilation target of a package, as cargo describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// As written (`my-tool`); the crate name is [`Unit::crate_name`].
+    pub name: String,
+    pub crate_types: Vec<CrateType>,
+    /// Absolute.
+    pub src_path: PathBuf,
+    pub edition: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Unit {
     pub id: UnitId,
-    /// Index into [`Workspace::packages`].
-    pub package: usize,
-    pub package_name: String,
+    pub pkg: PkgId,
+    pub kind: UnitKind,
     pub target: Target,
     pub crate_name: String,
-    pub kind: TargetKind,
-    /// Enabled features, unified across the workspace.
-    pub features: BTreeSet<String>,
-    /// Every feature the package declares (for `--check-cfg`).
-    pub declared_features: BTreeSet<String>,
+    /// The profile cargo resolved for this unit.
+    pub profile: RawProfile,
+    /// `None`: the host.
+    pub platform: Option<String>,
+    pub features: Vec<String>,
     pub deps: Vec<UnitDep>,
+    /// Requested by the command line (cargo's roots): its libraries are
+    /// copied next to the binaries, as cargo does.
+    pub is_root: bool,
 }
 
 impl Unit {
@@ -39,9 +316,34 @@ impl Unit {
     pub fn label(&self) -> String {
         format!("{} ({})", self.crate_name, self.kind.as_str())
     }
+
+    /// Whether any of its crate types needs upstream object code.
+    pub fn requires_upstream_objects(&self) -> bool {
+        self.target
+            .crate_types
+            .iter()
+            .any(|t| t.requires_upstream_objects())
+    }
+
+    /// Writes `.rmeta` that dependents may start on (pipelining).
+    pub fn emits_metadata(&self) -> bool {
+        self.kind == UnitKind::Lib && !self.requires_upstream_objects()
+    }
+
+    pub fn is_linkable(&self) -> bool {
+        self.kind.is_rustc() && self.target.crate_types.iter().any(|t| t.is_linkable())
+    }
+
+    /// Built for the host to run during the build (cargo's `for_host`).
+    pub fn for_host(&self) -> bool {
+        matches!(
+            self.kind,
+            UnitKind::ProcMacro | UnitKind::BuildScript | UnitKind::RunBuildScript
+        )
+    }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitDep {
     pub extern_name: String,
     pub unit: UnitId,
@@ -50,43 +352,50 @@ pub struct UnitDep {
 #[derive(Debug)]
 pub struct CrateGraph {
     units: Vec<Unit>,
+    packages: Vec<Package>,
     order: Vec<UnitId>,
     dependents: Vec<Vec<UnitId>>,
+    pub workspace_root: PathBuf,
 }
 
 impl CrateGraph {
-    pub fn build(ws: &Workspace) -> Result<CrateGraph> {
-        check_cycles(ws)?;
-        let features = resolve_features(ws)?;
-        let mut units = Vec::new();
-        let mut lib_of: HashMap<&str, UnitId> = HashMap::new();
-        for (index, package) in ws.packages.iter().enumerate() {
-            for target in &package.targets {
-                if !package.is_member && target.kind == TargetKind::Bin {
-                    continue; // cargo builds only the library of a non-member dependency
-                }
-                let id = UnitId(units.len());
-                if target.kind != TargetKind::Bin {
-                    lib_of.insert(&package.name, id);
-                }
-                units.push(Unit {
-                    id,
-                    package: index,
-                    package_name: package.name.clone(),
-                    target: target.clone(),
-                    crate_name: target.crate_name(),
-                    kind: target.kind,
-                    features: features[&package.name].clone(),
-                    declared_features: package.features.keys().cloned().collect(),
-                    deps: Vec::new(),
-                });
-            }
+    /// Build the graph from cargo's answer. `lints` gives the `[lints]`
+    /// flags of a local package from its manifest.
+    pub fn build(
+        answer: &CargoAnswer,
+        lints: &dyn Fn(&Path) -> Result<Vec<String>>,
+    ) -> Result<CrateGraph> {
+        let roots: BTreeSet<usize> = answer.graph.roots.iter().copied().collect();
+        let root_pkgs: BTreeSet<&str> = roots
+            .iter()
+            .filter_map(|&i| answer.graph.units.get(i))
+            .map(|u| u.pkg_id.as_str())
+            .collect();
+        let mut packages = Vec::new();
+        let mut pkg_index: HashMap<&str, PkgId> = HashMap::new();
+        for (id, meta) in &answer.packages {
+            let member = answer.members.contains(id);
+            let package = package(answer, meta, member, root_pkgs.contains(id.as_str()), lints)?;
+            pkg_index.insert(id.as_str(), PkgId(packages.len()));
+            packages.push(package);
         }
-        for unit in &mut units {
-            let package = &ws.packages[unit.package];
-            unit.deps = unit_deps(ws, package, unit, &lib_of)?;
+        let mut units = Vec::with_capacity(answer.graph.units.len());
+        for (i, raw) in answer.graph.units.iter().enumerate() {
+            let pkg = *pkg_index
+                .get(raw.pkg_id.as_str())
+                .ok_or_else(|| Error::Cargo {
+                    command: "cargo build --unit-graph".to_owned(),
+                    output: format!("unit of unknown package `{}`", raw.pkg_id),
+                })?;
+            units.push(unit(
+                UnitId(i),
+                pkg,
+                raw,
+                roots.contains(&i),
+                &packages[pkg.0],
+            )?);
         }
-        let order = topological_order(&units);
+        let order = topological_order(&units)?;
         let mut dependents = vec![Vec::new(); units.len()];
         for unit in &units {
             for dep in &unit.deps {
@@ -95,8 +404,10 @@ impl CrateGraph {
         }
         Ok(CrateGraph {
             units,
+            packages,
             order,
             dependents,
+            workspace_root: answer.workspace_root.clone(),
         })
     }
 
@@ -108,12 +419,28 @@ impl CrateGraph {
         &self.units[id.0]
     }
 
+    pub fn package(&self, id: PkgId) -> &Package {
+        &self.packages[id.0]
+    }
+
+    pub fn package_of(&self, id: UnitId) -> &Package {
+        self.package(self.unit(id).pkg)
+    }
+
+    pub fn packages(&self) -> &[Package] {
+        &self.packages
+    }
+
     pub fn len(&self) -> usize {
         self.units.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.units.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = UnitId> + '_ {
+        (0..self.units.len()).map(UnitId)
     }
 
     /// Dependencies before dependents.
@@ -126,7 +453,7 @@ impl CrateGraph {
         &self.dependents[id.0]
     }
 
-    /// Every unit `id` depends on, directly or not, in no particular order.
+    /// Every unit `id` depends on, directly or not.
     pub fn transitive_deps(&self, id: UnitId) -> BTreeSet<UnitId> {
         closure(id, |u| self.unit(u).deps.iter().map(|d| d.unit).collect())
     }
@@ -134,6 +461,75 @@ impl CrateGraph {
     /// Every unit that depends on `id`, directly or not.
     pub fn transitive_dependents(&self, id: UnitId) -> BTreeSet<UnitId> {
         closure(id, |u| self.dependents(u).to_vec())
+    }
+
+    /// What `id`'s artifact is built from and consistent with: its
+    /// dependencies, transitively, stopping at build-script runs (only their
+    /// results reach dependents) and proc-macros (only the macro library
+    /// itself is loaded). A binary links exactly the libraries in here.
+    pub fn link_closure(&self, id: UnitId) -> BTreeSet<UnitId> {
+        closure(id, |u| {
+            let unit = self.unit(u);
+            if u != id && matches!(unit.kind, UnitKind::RunBuildScript | UnitKind::ProcMacro) {
+                return Vec::new();
+            }
+            unit.deps.iter().map(|d| d.unit).collect()
+        })
+    }
+
+    /// The build-script run of `id`'s own package that `id` depends on.
+    pub fn own_build_script(&self, id: UnitId) -> Option<UnitId> {
+        self.unit(id)
+            .deps
+            .iter()
+            .map(|d| d.unit)
+            .find(|&d| self.unit(d).kind == UnitKind::RunBuildScript)
+    }
+
+    /// The compile unit of the build script a run unit runs.
+    pub fn script_of_run(&self, run: UnitId) -> Option<UnitId> {
+        self.unit(run)
+            .deps
+            .iter()
+            .map(|d| d.unit)
+            .find(|&d| self.unit(d).kind == UnitKind::BuildScript)
+    }
+
+    /// Build-script runs whose native search paths `id` passes to rustc,
+    /// in cargo's order: its own package's first, then its linkable
+    /// dependencies' (sorted by package id), depth first, without repeats.
+    pub fn build_scripts_to_link(&self, id: UnitId) -> Vec<UnitId> {
+        let mut memo: HashMap<UnitId, Vec<UnitId>> = HashMap::new();
+        self.to_link(id, &mut memo)
+    }
+
+    fn to_link(&self, id: UnitId, memo: &mut HashMap<UnitId, Vec<UnitId>>) -> Vec<UnitId> {
+        if let Some(done) = memo.get(&id) {
+            return done.clone();
+        }
+        let unit = self.unit(id);
+        let mut out = Vec::new();
+        if unit.kind != UnitKind::BuildScript
+            && unit.kind != UnitKind::RunBuildScript
+            && let Some(own) = self.own_build_script(id)
+        {
+            out.push(own);
+        }
+        let mut deps: Vec<UnitId> = unit.deps.iter().map(|d| d.unit).collect();
+        deps.sort_by(|a, b| self.package_of(*a).id.cmp(&self.package_of(*b).id));
+        for dep in deps {
+            let dep_unit = self.unit(dep);
+            if dep_unit.for_host() || !dep_unit.is_linkable() {
+                continue;
+            }
+            for run in self.to_link(dep, memo) {
+                if !out.contains(&run) {
+                    out.push(run);
+                }
+            }
+        }
+        memo.insert(id, out.clone());
+        out
     }
 }
 
@@ -148,182 +544,180 @@ fn closure(start: UnitId, next: impl Fn(UnitId) -> Vec<UnitId>) -> BTreeSet<Unit
     seen
 }
 
-fn unit_deps(
-    ws: &Workspace,
-    package: &Package,
-    unit: &Unit,
-    lib_of: &HashMap<&str, UnitId>,
-) -> Result<Vec<UnitDep>> {
-    let mut deps = Vec::new();
-    if unit.kind == TargetKind::Bin
-        && let (Some(lib), Some(&lib_id)) = (package.lib(), lib_of.get(package.name.as_str()))
-    {
-        deps.push(UnitDep {
-            extern_name: lib.crate_name(),
-            unit: lib_id,
-        });
-    }
-    for dep in &package.dependencies {
-        let Some(&dep_unit) = lib_of.get(dep.package.as_str()) else {
-            return Err(Error::manifest(
-                &package.manifest_path,
-                Some(&package.name),
-                format!(
-                    "dependency `{}` has no library target to depend on",
-                    dep.name
-                ),
-            ));
-        };
-        let extern_name = if dep.is_renamed() {
-            dep.name.replace('-', "_")
-        } else {
-            dep_lib_name(ws, &dep.package)
-        };
-        deps.push(UnitDep {
-            extern_name,
-            unit: dep_unit,
-        });
-    }
-    Ok(deps)
-}
-
-fn dep_lib_name(ws: &Workspace, package: &str) -> String {
-    ws.package(package)
-        .and_then(Package::lib)
-        .map(Target::crate_name)
-        .unwrap_or_else(|| package.replace('-', "_"))
-}
-
-fn topological_order(units: &[Unit]) -> Vec<UnitId> {
-    let mut graph = DiGraph::<UnitId, ()>::new();
-    let nodes: Vec<NodeIndex> = units.iter().map(|u| graph.add_node(u.id)).collect();
-    for unit in units {
-        for dep in &unit.deps {
-            graph.add_edge(nodes[dep.unit.0], nodes[unit.id.0], ());
-        }
-    }
-    // Package cycles were rejected already; units add only bin → own lib edges.
-    toposort(&graph, None)
-        .map(|order| order.into_iter().map(|n| graph[n]).collect())
-        .unwrap_or_else(|_| units.iter().map(|u| u.id).collect())
-}
-
-/// Reject dependency cycles between packages, naming one: `a → b → a`.
-fn check_cycles(ws: &Workspace) -> Result<()> {
-    let mut graph = DiGraph::<&str, ()>::new();
-    let nodes: HashMap<&str, NodeIndex> = ws
-        .packages
-        .iter()
-        .map(|p| (p.name.as_str(), graph.add_node(p.name.as_str())))
-        .collect();
-    for package in &ws.packages {
-        for dep in &package.dependencies {
-            if let Some(&to) = nodes.get(dep.package.as_str()) {
-                graph.add_edge(nodes[package.name.as_str()], to, ());
-            }
-        }
-    }
-    if toposort(&graph, None).is_ok() {
-        return Ok(());
-    }
-    let mut sccs: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
-        .into_iter()
-        .filter(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]))
-        .collect();
-    sccs.sort_by_key(|scc| scc.iter().map(|n| graph[*n]).min());
-    let scc = &sccs[0];
-    let start = *scc.iter().min_by_key(|n| graph[**n]).unwrap_or(&scc[0]);
-    let mut cycle = vec![start];
-    let mut current = start;
-    // Walk inside the component, always to the alphabetically first neighbour
-    // not yet visited, until the walk returns to the start.
-    loop {
-        let mut next: Vec<NodeIndex> = graph
-            .neighbors(current)
-            .filter(|n| scc.contains(n))
-            .collect();
-        next.sort_by_key(|n| graph[*n]);
-        if next.contains(&start)
-            && (cycle.len() > 1 || current == start && graph.contains_edge(start, start))
-        {
-            cycle.push(start);
-            break;
-        }
-        match next.into_iter().find(|n| !cycle.contains(n)) {
-            Some(n) => {
-                cycle.push(n);
-                current = n;
-            }
-            None => {
-                cycle.push(start);
-                break;
-            }
-        }
-    }
-    Err(Error::Cycle {
-        cycle: cycle.into_iter().map(|n| graph[n].to_owned()).collect(),
+fn package(
+    answer: &CargoAnswer,
+    meta: &MetaPackage,
+    member: bool,
+    primary: bool,
+    lints: &dyn Fn(&Path) -> Result<Vec<String>>,
+) -> Result<Package> {
+    let manifest_path = PathBuf::from(&meta.manifest_path);
+    let source = match meta.source.as_deref() {
+        None if member => Source::Member,
+        None => Source::Path,
+        Some(s) if s.starts_with("git+") => Source::Git,
+        Some(_) => Source::Registry {
+            checksum: answer.checksums.get(&meta.id).cloned(),
+        },
+    };
+    let version = Version::parse(&meta.version).ok_or_else(|| {
+        Error::manifest(
+            &manifest_path,
+            Some(&meta.name),
+            format!("version `{}` is not semver", meta.version),
+        )
+    })?;
+    let lint_flags = if source.is_local() {
+        lints(&manifest_path)?
+    } else {
+        Vec::new()
+    };
+    Ok(Package {
+        id: meta.id.clone(),
+        name: meta.name.clone(),
+        version,
+        root: manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        manifest_path,
+        source,
+        meta: PackageMeta {
+            authors: meta.authors.clone(),
+            description: meta.description.clone(),
+            homepage: meta.homepage.clone(),
+            repository: meta.repository.clone(),
+            license: meta.license.clone(),
+            license_file: meta.license_file.clone(),
+            rust_version: meta.rust_version.clone(),
+            readme: meta.readme.clone(),
+        },
+        links: meta.links.clone(),
+        declared_features: meta.features.keys().cloned().collect(),
+        targets: meta
+            .targets
+            .iter()
+            .map(|t| (t.kind.clone(), t.name.clone()))
+            .collect(),
+        lint_flags,
+        primary,
     })
 }
 
-/// Feature unification: every member gets its default features; every
-/// dependency edge adds the features it requests; `"dep/feat"` entries
-/// enable features of dependencies. Iterates to a fixpoint.
-fn resolve_features(ws: &Workspace) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut requested: BTreeMap<String, BTreeSet<String>> = ws
-        .packages
+fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package) -> Result<Unit> {
+    let unsupported =
+        |what: String| Error::unsupported(&package.manifest_path, &package.name, what);
+    let first_kind = raw.target.kind.first().map(String::as_str).unwrap_or("");
+    let kind = match (raw.mode.as_str(), first_kind) {
+        ("run-custom-build", _) => UnitKind::RunBuildScript,
+        ("build", "custom-build") => UnitKind::BuildScript,
+        ("build", "proc-macro") => UnitKind::ProcMacro,
+        ("build", "bin") => UnitKind::Bin,
+        ("build", "lib" | "rlib" | "dylib" | "cdylib" | "staticlib") => UnitKind::Lib,
+        (mode, kind) => {
+            return Err(unsupported(format!(
+                "a `{kind}` target in `{mode}` mode (target `{}`)",
+                raw.target.name
+            )));
+        }
+    };
+    let crate_types = raw
+        .target
+        .crate_types
         .iter()
-        .map(|p| (p.name.clone(), BTreeSet::new()))
-        .collect();
-    for package in &ws.packages {
-        if package.is_member && package.features.contains_key("default") {
-            add(&mut requested, &package.name, "default");
-        }
-        for dep in &package.dependencies {
-            let target = ws.package(&dep.package);
-            if dep.default_features && target.is_some_and(|t| t.features.contains_key("default")) {
-                add(&mut requested, &dep.package, "default");
-            }
-            for feature in &dep.features {
-                add(&mut requested, &dep.package, feature);
-            }
-        }
+        .map(|t| {
+            CrateType::parse(t).ok_or_else(|| {
+                unsupported(format!("crate type `{t}` (target `{}`)", raw.target.name))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if raw
+        .profile
+        .rustflags
+        .as_ref()
+        .is_some_and(|f| !f.is_empty())
+        || raw.profile.trim_paths.is_some()
+        || raw.profile.codegen_backend.is_some()
+    {
+        return Err(unsupported(
+            "unstable profile settings (`rustflags`, `trim-paths` or `codegen-backend`)".to_owned(),
+        ));
     }
-    loop {
-        let mut changed = false;
-        for package in &ws.packages {
-            let enabled: Vec<String> = requested[&package.name].iter().cloned().collect();
-            for feature in enabled {
-                let Some(enables) = package.features.get(&feature) else {
-                    return Err(Error::manifest(
-                        &package.manifest_path,
-                        Some(&package.name),
-                        format!(
-                            "feature `{feature}` is requested but the package does not declare it"
-                        ),
-                    ));
-                };
-                for item in enables {
-                    let (owner, name) = match item.split_once('/') {
-                        Some((dep, f)) => {
-                            let dep = package.dependencies.iter().find(|d| d.name == dep);
-                            (
-                                dep.map(|d| d.package.clone()).unwrap_or_default(),
-                                f.to_owned(),
-                            )
-                        }
-                        None => (package.name.clone(), item.clone()),
-                    };
-                    changed |= add(&mut requested, &owner, &name);
-                }
-            }
-        }
-        if !changed {
-            return Ok(requested);
-        }
-    }
+    Ok(Unit {
+        id,
+        pkg,
+        kind,
+        crate_name: raw.target.name.replace('-', "_"),
+        target: Target {
+            name: raw.target.name.clone(),
+            crate_types,
+            src_path: PathBuf::from(&raw.target.src_path),
+            edition: raw.target.edition.clone(),
+        },
+        profile: raw.profile.clone(),
+        platform: raw.platform.clone(),
+        features: raw.features.clone(),
+        deps: raw
+            .dependencies
+            .iter()
+            .map(|d| UnitDep {
+                extern_name: d.extern_crate_name.clone(),
+                unit: UnitId(d.index),
+            })
+            .collect(),
+        is_root,
+    })
 }
 
-fn add(map: &mut BTreeMap<String, BTreeSet<String>>, package: &str, feature: &str) -> bool {
-    map.get_mut(package)
-        .is_some_and(|set| set.insert(feature.to_owned()))
+/// Kahn's algorithm; cargo's unit graph has no cycles, but a malformed one
+/// is an error rather than a hang.
+fn topological_order(units: &[Unit]) -> Result<Vec<UnitId>> {
+    let mut waiting: Vec<usize> = units.iter().map(|u| u.deps.len()).collect();
+    let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for unit in units {
+        for dep in &unit.deps {
+            if dep.unit.0 >= units.len() {
+                return Err(Error::Cargo {
+                    command: "cargo build --unit-graph".to_owned(),
+                    output: format!(
+                        "unit {} depends on a unit that does not exist",
+                        unit.label()
+                    ),
+                });
+            }
+            dependents.entry(dep.unit.0).or_default().push(unit.id.0);
+        }
+    }
+    let mut ready: Vec<usize> = (0..units.len()).filter(|&i| waiting[i] == 0).collect();
+    ready.reverse();
+    let mut order = Vec::with_capacity(units.len());
+    while let Some(i) = ready.pop() {
+        order.push(UnitId(i));
+        for &d in dependents.get(&i).into_iter().flatten() {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.push(d);
+            }
+        }
+    }
+    if order.len() != units.len() {
+        return Err(Error::Cargo {
+            command: "cargo build --unit-graph".to_owned(),
+            output: "the unit graph has a cycle".to_owned(),
+        });
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let v = Version::parse("1.2.3-beta.1+build").unwrap();
+        assert_eq!((v.major, v.minor, v.patch), (1, 2, 3));
+        assert_eq!(v.pre, "beta.1");
+        assert!(Version::parse("1.2").is_none());
+    }
 }

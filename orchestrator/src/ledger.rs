@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -87,9 +87,13 @@ pub fn links_hash<'a>(records: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
-    /// Workspace-relative when inside the workspace.
+    /// Workspace-relative when inside the workspace, else absolute.
     pub path: PathBuf,
+    /// Content hash; for a directory, of its names and contents ([`hash_path`]).
     pub hash: String,
+    /// A directory (a build script's `rerun-if-changed` may name one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dir: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +225,61 @@ pub fn hash_files(paths: &[PathBuf]) -> HashMap<PathBuf, Option<String>> {
     paths
         .par_iter()
         .map(|p| (p.clone(), hash_file(p).ok()))
+        .collect()
+}
+
+/// A file's content hash, or a directory's: every name below it (sorted)
+/// with its content hash. `None` when it cannot be read.
+pub fn hash_path(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return hash_file(path).ok();
+    }
+    let mut hasher = blake3::Hasher::new();
+    let mut stack = vec![path.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir).ok()?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let p = entry.path();
+            if entry.file_type().ok()?.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        hasher.update(
+            file.strip_prefix(path)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hasher.update(&[0]);
+        hasher.update(hash_file(&file).ok()?.as_bytes());
+    }
+    Some(hasher.finalize().to_hex().to_string())
+}
+
+/// Current hashes of recorded inputs (paths relative to `root` or
+/// absolute), in parallel; each path once.
+pub fn hash_records(root: &Path, records: &[&FileRecord]) -> HashMap<PathBuf, Option<String>> {
+    let mut unique: Vec<(&PathBuf, bool)> = records.iter().map(|r| (&r.path, r.dir)).collect();
+    unique.sort();
+    unique.dedup();
+    unique
+        .par_iter()
+        .map(|(path, dir)| {
+            let full = root.join(path);
+            let hash = match dir {
+                true => hash_path(&full),
+                false => hash_file(&full).ok(),
+            };
+            ((*path).clone(), hash)
+        })
         .collect()
 }
 

@@ -29,6 +29,28 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// `path` relative to `base`, with `..` where needed (`../other/crate`);
+/// unchanged when they share no prefix (another drive) or either is relative.
+pub fn relative_path(path: &Path, base: &Path) -> PathBuf {
+    if path.is_relative() || base.is_relative() {
+        return relative_to(path, base);
+    }
+    let path: Vec<Component> = path.components().collect();
+    let base: Vec<Component> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.iter().collect();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for part in &path[common..] {
+        out.push(part);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +62,22 @@ mod tests {
             PathBuf::from("/a/c/d")
         );
         assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
+    }
+
+    #[test]
+    fn relative_paths_climb_with_dot_dot() {
+        assert_eq!(
+            relative_path(Path::new("/w/a/src/lib.rs"), Path::new("/w")),
+            PathBuf::from("a/src/lib.rs")
+        );
+        assert_eq!(
+            relative_path(Path::new("/x/crate"), Path::new("/w/ws")),
+            PathBuf::from("../../x/crate")
+        );
+        assert_eq!(
+            relative_path(Path::new("/w"), Path::new("/w")),
+            PathBuf::new()
+        );
     }
 
     #[test]

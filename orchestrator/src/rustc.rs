@@ -1,45 +1,41 @@
-//! Everything about talking to rustc: the toolchain, the path-free
-//! [`CompileSpec`] that is fingerprinted, the [`Invocation`] rendered from it,
-//! output names, dep-info files and rustc's JSON messages.
+//! Everything about talking to rustc: the toolchain, the files a unit's
+//! rustc run writes ([`Outputs`]), the [`Invocation`] type, dep-info files
+//! and rustc's JSON messages.
 //!
 //! Never: decides what to build, or spawns through a shell (an
 //! [`Invocation`] is a program and an argument vector).
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde::Serialize;
-
+use crate::buildscript::RunDirs;
 use crate::error::{Error, Result};
-use crate::graph::{CrateGraph, Unit, UnitId};
-use crate::manifest::{TargetKind, Workspace};
-use crate::paths::relative_to;
-use crate::profile::{Layout, Profile};
+use crate::fingerprint::UnitSpec;
+use crate::graph::{CrateGraph, CrateType, UnitId, UnitKind};
+use crate::profile::Layout;
 
 /// The compiler in use, identified by its full `rustc -vV` output.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
+    /// What jobs run: the toolchain's own `<sysroot>/bin/rustc` when `rustc`
+    /// came from PATH (as cargo does, skipping a rustup proxy per job).
     pub rustc: PathBuf,
+    pub rustdoc: PathBuf,
+    pub sysroot: Option<PathBuf>,
     pub verbose_version: String,
     pub release: String,
     pub host: String,
 }
 
 impl Toolchain {
-    /// Identify the compiler `RUSTC` names (else `rustc` from PATH), asked
-    /// from `cwd` (the workspace root, where jobs run: a rustup
-    /// `rust-toolchain.toml` there decides the toolchain). Without `RUSTC`,
-    /// jobs then call the toolchain's own `<sysroot>/bin/rustc`, as cargo
-    /// does, instead of paying a rustup proxy on every job.
-    pub fn detect(explicit: Option<OsString>, cwd: &Path) -> Result<Toolchain> {
-        let program = PathBuf::from(explicit.clone().unwrap_or_else(|| "rustc".into()));
+    /// Identify the compiler `explicit` names (`RUSTC`, `build.rustc`), else
+    /// `rustc` from PATH, asked from `cwd` (the workspace root, where a rustup
+    /// `rust-toolchain.toml` decides the toolchain).
+    pub fn detect(explicit: Option<PathBuf>, cwd: &Path) -> Result<Toolchain> {
+        let program = explicit.unwrap_or_else(|| PathBuf::from("rustc"));
         let (version, sysroot) = std::thread::scope(|s| {
-            let sysroot = s.spawn(|| match explicit {
-                Some(_) => None,
-                None => query(&program, &["--print", "sysroot"], cwd).ok(),
-            });
+            let sysroot = s.spawn(|| query(&program, &["--print", "sysroot"], cwd).ok());
             let version = query(&program, &["-vV"], cwd);
             (version, sysroot.join().ok().flatten())
         });
@@ -55,25 +51,65 @@ impl Toolchain {
                 message: format!("unexpected `-vV` output: {text}"),
             });
         };
-        let exe = format!("rustc{}", std::env::consts::EXE_SUFFIX);
-        let rustc = sysroot
-            .map(|root| PathBuf::from(root.trim()).join("bin").join(exe))
-            .filter(|direct| direct.is_file())
-            .unwrap_or(program);
+        let sysroot = sysroot.map(|s| PathBuf::from(s.trim()));
+        let exe = |name: &str| format!("{name}{}", std::env::consts::EXE_SUFFIX);
+        let in_sysroot = |name: &str| {
+            sysroot
+                .as_ref()
+                .map(|root| root.join("bin").join(exe(name)))
+                .filter(|p| p.is_file())
+        };
+        let from_path = program.components().count() == 1;
+        let rustc = match from_path {
+            true => in_sysroot("rustc").unwrap_or_else(|| program.clone()),
+            false => program.clone(),
+        };
+        let rustdoc = in_sysroot("rustdoc").unwrap_or_else(|| PathBuf::from(exe("rustdoc")));
         Ok(Toolchain {
             rustc,
+            rustdoc,
+            sysroot,
             verbose_version: text,
             release,
             host,
         })
     }
+
+    /// `rustc --print cfg` for a platform with the flags in force, as cargo
+    /// asks it (for `CARGO_CFG_*` and `target.'cfg(..)'` configuration).
+    pub fn print_cfg(
+        &self,
+        platform: Option<&str>,
+        rustflags: &[String],
+        cwd: &Path,
+    ) -> Result<String> {
+        let mut args: Vec<String> = [
+            "-",
+            "--crate-name",
+            "___",
+            "--print=cfg",
+            "--crate-type",
+            "bin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(triple) = platform {
+            args.push("--target".to_owned());
+            args.push(triple.to_owned());
+        }
+        args.extend(rustflags.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        query(&self.rustc, &args, cwd)
+    }
 }
 
-/// Run `program args` in `cwd`; its stdout, or an error naming it.
+/// Run `program args` in `cwd` with no input; its stdout, or an error naming it.
 fn query(program: &Path, args: &[&str], cwd: &Path) -> Result<String> {
     let output = Command::new(program)
         .args(args)
         .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Error::Compiler {
             program: program.to_path_buf(),
@@ -92,166 +128,132 @@ fn query(program: &Path, args: &[&str], cwd: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Everything that decides what rustc produces for a unit, except source
-/// contents and dependency artifacts (those are in the ledger). Holds no
-/// absolute path, so its hash survives moving the workspace.
-#[derive(Debug, Clone, Serialize)]
-pub struct CompileSpec {
-    pub crate_name: String,
-    pub kind: TargetKind,
-    pub edition: String,
-    /// Root source file, relative to the workspace root.
-    pub src: PathBuf,
-    pub profile: &'static str,
-    pub features: Vec<String>,
-    pub declared_features: Vec<String>,
-    /// `-C metadata` and `-C extra-filename`.
-    pub metadata: String,
-    pub rustflags: Vec<String>,
-    /// `(extern name, dependency unit key)`.
-    pub externs: Vec<(String, String)>,
-}
-
-impl CompileSpec {
-    /// A stable key naming this unit's artifacts and ledger entry.
-    pub fn unit_key(&self) -> String {
-        format!("{}-{}", self.crate_name, self.metadata)
-    }
-
-    pub fn fingerprint(&self) -> String {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        blake3::hash(&bytes).to_hex().to_string()
-    }
-
-    /// Whether dependents may start on this unit's `.rmeta` (pipelining).
-    pub fn emits_metadata(&self) -> bool {
-        self.kind == TargetKind::Lib
-    }
-}
-
-/// Build every unit's [`CompileSpec`], dependencies first (a unit's
-/// `-C metadata` hashes its dependencies' metadata, as cargo's does).
-pub fn compile_specs(
-    ws: &Workspace,
-    graph: &CrateGraph,
-    profile: Profile,
-    toolchain: &Toolchain,
-    rustflags: &[String],
-) -> Vec<CompileSpec> {
-    let mut specs: Vec<Option<CompileSpec>> = vec![None; graph.len()];
-    for &id in graph.topological() {
-        let unit = graph.unit(id);
-        let package = &ws.packages[unit.package];
-        let mut hasher = blake3::Hasher::new();
-        let dep_keys: Vec<(String, String)> = unit
-            .deps
-            .iter()
-            .map(|d| {
-                let key = specs[d.unit.0].as_ref().map(CompileSpec::unit_key);
-                (d.extern_name.clone(), key.unwrap_or_default())
-            })
-            .collect();
-        let package_dir = relative_to(&package.dir, &ws.root);
-        let identity = [
-            "orchestrator-unit-v1",
-            &package.name,
-            &package.version.text,
-            &package_dir.to_string_lossy(),
-            unit.kind.as_str(),
-            &unit.target.name,
-            profile.name(),
-            &toolchain.release,
-            &toolchain.host,
-        ];
-        for part in identity
-            .iter()
-            .map(|s| s.to_string())
-            .chain(unit.features.iter().cloned())
-            .chain(dep_keys.iter().map(|(_, k)| k.clone()))
-        {
-            hasher.update(part.as_bytes());
-            hasher.update(&[0]);
-        }
-        let metadata = hasher.finalize().to_hex()[..16].to_owned();
-        specs[id.0] = Some(CompileSpec {
-            crate_name: unit.crate_name.clone(),
-            kind: unit.kind,
-            edition: package.edition.clone(),
-            src: relative_to(&unit.target.src_path, &ws.root),
-            profile: profile.name(),
-            features: unit.features.iter().cloned().collect(),
-            declared_features: unit.declared_features.iter().cloned().collect(),
-            metadata,
-            rustflags: rustflags.to_vec(),
-            externs: dep_keys,
-        });
-    }
-    specs
-        .into_iter()
-        .map(Option::unwrap_or_default_spec)
-        .collect()
-}
-
-trait UnwrapSpec {
-    fn unwrap_or_default_spec(self) -> CompileSpec;
-}
-
-impl UnwrapSpec for Option<CompileSpec> {
-    fn unwrap_or_default_spec(self) -> CompileSpec {
-        // Every unit is in the topological order, so every slot is filled.
-        self.expect("every unit appears in the topological order")
-    }
-}
-
-/// Files a unit's rustc run writes.
-#[derive(Debug, Clone)]
+/// Files a unit's job writes, and where the user-facing copies go.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outputs {
+    /// rustc's `--out-dir` (the run directory for build-script runs).
+    pub out_dir: PathBuf,
+    /// `.rmeta`, for units dependents may start on early.
     pub rmeta: Option<PathBuf>,
-    /// The `.rlib`, proc-macro library, or hashed executable.
+    /// Every artifact rustc writes besides `.rmeta` and dep-info.
+    pub files: Vec<PathBuf>,
+    /// What the unit's output hash is taken of: the `.rmeta` of a pipelined
+    /// library, else its first artifact (a run: its recorded stdout).
     pub main: PathBuf,
+    /// What `--extern` passes to dependents that need object code.
+    pub linkable: Option<PathBuf>,
     pub dep_info: PathBuf,
-    /// Where a binary is copied for the user (`<target>/debug/<name>`).
-    pub uplift: Option<PathBuf>,
+    /// `(artifact, copy)`: binaries to `<target>/<profile>/`, the requested
+    /// libraries there too, build scripts to `build-script-build`.
+    pub uplifts: Vec<(PathBuf, PathBuf)>,
+    /// Build-script runs: `OUT_DIR` and the recorded results.
+    pub run: Option<RunDirs>,
 }
 
 impl Outputs {
-    pub fn of(spec: &CompileSpec, unit: &Unit, layout: &Layout) -> Outputs {
-        let stem = format!("{}-{}", spec.crate_name, spec.metadata);
-        let deps = &layout.deps;
-        let (rmeta, main, uplift) = match spec.kind {
-            TargetKind::Lib => (
-                Some(deps.join(format!("lib{stem}.rmeta"))),
-                deps.join(format!("lib{stem}.rlib")),
-                None,
-            ),
-            TargetKind::ProcMacro => (
-                None,
-                deps.join(format!(
-                    "{}{stem}{}",
-                    std::env::consts::DLL_PREFIX,
-                    std::env::consts::DLL_SUFFIX
-                )),
-                None,
-            ),
-            TargetKind::Bin => {
-                let exe = std::env::consts::EXE_SUFFIX;
-                (
-                    None,
-                    deps.join(format!("{stem}{exe}")),
-                    Some(
-                        layout
-                            .profile_dir
-                            .join(format!("{}{exe}", unit.target.name)),
-                    ),
-                )
-            }
-        };
-        Outputs {
-            rmeta,
-            main,
-            dep_info: deps.join(format!("{stem}.d")),
-            uplift,
+    pub fn of(
+        graph: &CrateGraph,
+        id: UnitId,
+        spec: &UnitSpec,
+        extra_filename: bool,
+        layout: &Layout,
+    ) -> Outputs {
+        let unit = graph.unit(id);
+        let package = graph.package(unit.pkg);
+        let platform = unit.platform.as_deref();
+        if unit.kind == UnitKind::RunBuildScript {
+            let dirs = RunDirs::new(
+                layout
+                    .build(platform)
+                    .join(format!("{}-{}", package.name, spec.metadata)),
+            );
+            return Outputs {
+                out_dir: dirs.root.clone(),
+                rmeta: None,
+                files: Vec::new(),
+                main: dirs.output.clone(),
+                linkable: None,
+                dep_info: dirs.root.join("output.d"),
+                uplifts: Vec::new(),
+                run: Some(dirs),
+            };
         }
+        let out_dir = match unit.kind {
+            UnitKind::BuildScript => layout
+                .build(None)
+                .join(format!("{}-{}", package.name, spec.metadata)),
+            _ => layout.deps(platform),
+        };
+        let suffix = match extra_filename {
+            true => format!("-{}", spec.metadata),
+            false => String::new(),
+        };
+        let c = &unit.crate_name;
+        let (dll_prefix, dll_suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        let exe = std::env::consts::EXE_SUFFIX;
+        let name_of = |t: CrateType, stem: &str, suffix: &str| match t {
+            CrateType::Lib | CrateType::Rlib => format!("lib{stem}{suffix}.rlib"),
+            CrateType::Dylib | CrateType::Cdylib | CrateType::ProcMacro => {
+                format!("{dll_prefix}{stem}{suffix}{dll_suffix}")
+            }
+            CrateType::Staticlib => format!("lib{stem}{suffix}.a"),
+            CrateType::Bin => format!("{stem}{suffix}{exe}"),
+        };
+        let mut files = Vec::new();
+        let mut linkable = None;
+        let mut uplifts = Vec::new();
+        let root = layout.root(platform);
+        for &t in &unit.target.crate_types {
+            let path = out_dir.join(name_of(t, c, &suffix));
+            if t.is_linkable() && linkable.is_none() {
+                linkable = Some(path.clone());
+            }
+            let uplift = match (unit.kind, t) {
+                (UnitKind::BuildScript, _) => {
+                    Some(out_dir.join(format!("build-script-build{exe}")))
+                }
+                (UnitKind::Bin, _) => Some(root.join(format!("{}{exe}", unit.target.name))),
+                (_, CrateType::Dylib) => Some(root.join(name_of(t, c, ""))),
+                (UnitKind::Lib, _) if unit.is_root => Some(root.join(name_of(t, c, ""))),
+                _ => None,
+            };
+            if let Some(to) = uplift {
+                uplifts.push((path.clone(), to));
+            }
+            files.push(path);
+        }
+        let rmeta = unit
+            .emits_metadata()
+            .then(|| out_dir.join(format!("lib{c}{suffix}.rmeta")));
+        let main = rmeta
+            .clone()
+            .or_else(|| files.first().cloned())
+            .unwrap_or_else(|| out_dir.join(c));
+        Outputs {
+            dep_info: out_dir.join(format!("{c}{suffix}.d")),
+            out_dir,
+            rmeta,
+            files,
+            main,
+            linkable,
+            uplifts,
+            run: None,
+        }
+    }
+
+    /// Everything that must exist for the unit to count as built.
+    pub fn required(&self) -> Vec<&Path> {
+        let mut all: Vec<&Path> = self.files.iter().map(PathBuf::as_path).collect();
+        all.extend(self.rmeta.as_deref());
+        if self.run.is_some() {
+            all.push(&self.main);
+        }
+        all
+    }
+
+    /// The executable a relink rewrites (binaries).
+    pub fn executable(&self) -> Option<&Path> {
+        self.files.first().map(PathBuf::as_path)
     }
 }
 
@@ -260,7 +262,10 @@ impl Outputs {
 pub struct Invocation {
     pub program: PathBuf,
     pub args: Vec<OsString>,
+    /// Variables to set (on top of the inherited environment).
     pub env: Vec<(String, OsString)>,
+    /// Variables to remove from the inherited environment.
+    pub env_remove: Vec<String>,
     pub cwd: PathBuf,
 }
 
@@ -268,6 +273,9 @@ impl Invocation {
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).current_dir(&self.cwd);
+        for key in &self.env_remove {
+            cmd.env_remove(key);
+        }
         for (key, value) in &self.env {
             cmd.env(key, value);
         }
@@ -282,6 +290,15 @@ impl Invocation {
             .collect::<Vec<_>>()
             .join(" ")
     }
+
+    /// The value this invocation gives `name`, if it sets it.
+    pub fn env_value(&self, name: &str) -> Option<&OsString> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
 }
 
 fn quote(arg: &str) -> String {
@@ -293,156 +310,6 @@ fn quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
-}
-
-/// Inputs to [`invocation`] that are the same for every unit.
-pub struct InvocationContext<'a> {
-    pub ws: &'a Workspace,
-    pub graph: &'a CrateGraph,
-    pub specs: &'a [CompileSpec],
-    pub layout: &'a Layout,
-    pub profile: Profile,
-    pub toolchain: &'a Toolchain,
-    pub color: bool,
-    /// Value for `CARGO` in the compiler's environment.
-    pub cargo: OsString,
-}
-
-/// Render the rustc command for one unit, the way cargo's dev/release
-/// profiles call it (`rustc-facts.md` §1).
-pub fn invocation(cx: &InvocationContext<'_>, id: UnitId) -> Invocation {
-    let unit = cx.graph.unit(id);
-    let spec = &cx.specs[id.0];
-    let mut args: Vec<OsString> = Vec::new();
-    let mut push = |a: &str| args.push(a.into());
-    push("--crate-name");
-    push(&spec.crate_name);
-    push(&format!("--edition={}", spec.edition));
-    push(&spec.src.to_string_lossy());
-    push("--error-format=json");
-    push(if cx.color {
-        "--json=diagnostic-rendered-ansi,artifacts"
-    } else {
-        "--json=artifacts"
-    });
-    let (crate_type, emit) = match spec.kind {
-        TargetKind::Lib => ("lib", "dep-info,metadata,link"),
-        TargetKind::ProcMacro => ("proc-macro", "dep-info,link"),
-        TargetKind::Bin => ("bin", "dep-info,link"),
-    };
-    push("--crate-type");
-    push(crate_type);
-    push(&format!("--emit={emit}"));
-    if spec.kind == TargetKind::ProcMacro {
-        push("-C");
-        push("prefer-dynamic");
-    }
-    for arg in cx.profile.codegen_args() {
-        push(arg);
-    }
-    for feature in &spec.features {
-        push("--cfg");
-        push(&format!("feature=\"{feature}\""));
-    }
-    push("--check-cfg");
-    push("cfg(docsrs,test)");
-    push("--check-cfg");
-    let values: Vec<String> = spec
-        .declared_features
-        .iter()
-        .map(|f| format!("\"{f}\""))
-        .collect();
-    push(&format!("cfg(feature, values({}))", values.join(", ")));
-    push("-C");
-    push(&format!("metadata={}", spec.metadata));
-    push("-C");
-    push(&format!("extra-filename=-{}", spec.metadata));
-    args.push("--out-dir".into());
-    args.push(cx.layout.deps.clone().into());
-    if cx.profile.incremental() {
-        let mut flag = OsString::from("incremental=");
-        flag.push(&cx.layout.incremental);
-        args.push("-C".into());
-        args.push(flag);
-    }
-    for arg in cx.profile.trailing_args() {
-        args.push(arg.into());
-    }
-    let mut dep_flag = OsString::from("dependency=");
-    dep_flag.push(&cx.layout.deps);
-    args.push("-L".into());
-    args.push(dep_flag);
-    if spec.kind == TargetKind::ProcMacro {
-        args.push("--extern".into());
-        args.push("proc_macro".into());
-    }
-    for dep in &unit.deps {
-        let dep_unit = cx.graph.unit(dep.unit);
-        let outputs = Outputs::of(&cx.specs[dep.unit.0], dep_unit, cx.layout);
-        // A library compiles against its dependencies' metadata (pipelining);
-        // anything that links needs the full artifacts.
-        let path = match (&outputs.rmeta, spec.kind) {
-            (Some(rmeta), TargetKind::Lib) => rmeta.clone(),
-            _ => outputs.main,
-        };
-        let mut flag = OsString::from(format!("{}=", dep.extern_name));
-        flag.push(path);
-        args.push("--extern".into());
-        args.push(flag);
-    }
-    args.extend(spec.rustflags.iter().map(OsString::from));
-    Invocation {
-        program: cx.toolchain.rustc.clone(),
-        args,
-        env: compiler_env(cx, unit)
-            .into_iter()
-            .map(|(k, v)| (k, v.into()))
-            .collect(),
-        cwd: cx.ws.root.clone(),
-    }
-}
-
-/// The `CARGO_*` variables cargo gives the compiler; code reads them with `env!`.
-pub fn compiler_env(cx: &InvocationContext<'_>, unit: &Unit) -> BTreeMap<String, String> {
-    let package = &cx.ws.packages[unit.package];
-    let meta = &package.metadata;
-    let v = &package.version;
-    let mut env = BTreeMap::new();
-    let mut set = |k: &str, v: String| {
-        env.insert(k.to_owned(), v);
-    };
-    set("CARGO", cx.cargo.to_string_lossy().into_owned());
-    set("CARGO_PKG_NAME", package.name.clone());
-    set("CARGO_PKG_VERSION", v.text.clone());
-    set("CARGO_PKG_VERSION_MAJOR", v.major.to_string());
-    set("CARGO_PKG_VERSION_MINOR", v.minor.to_string());
-    set("CARGO_PKG_VERSION_PATCH", v.patch.to_string());
-    set("CARGO_PKG_VERSION_PRE", v.pre.clone());
-    set("CARGO_PKG_AUTHORS", meta.authors.join(":"));
-    let or_empty = |o: &Option<String>| o.clone().unwrap_or_default();
-    set("CARGO_PKG_DESCRIPTION", or_empty(&meta.description));
-    set("CARGO_PKG_HOMEPAGE", or_empty(&meta.homepage));
-    set("CARGO_PKG_REPOSITORY", or_empty(&meta.repository));
-    set("CARGO_PKG_LICENSE", or_empty(&meta.license));
-    set("CARGO_PKG_LICENSE_FILE", or_empty(&meta.license_file));
-    set("CARGO_PKG_RUST_VERSION", or_empty(&meta.rust_version));
-    set("CARGO_PKG_README", or_empty(&meta.readme));
-    set(
-        "CARGO_MANIFEST_DIR",
-        package.dir.to_string_lossy().into_owned(),
-    );
-    set(
-        "CARGO_MANIFEST_PATH",
-        package.manifest_path.to_string_lossy().into_owned(),
-    );
-    set("CARGO_CRATE_NAME", unit.crate_name.clone());
-    if package.is_member {
-        set("CARGO_PRIMARY_PACKAGE", "1".to_owned());
-    }
-    if unit.kind == TargetKind::Bin {
-        set("CARGO_BIN_NAME", unit.target.name.clone());
-    }
-    env
 }
 
 /// What a dep-info (`.d`) file says rustc read.

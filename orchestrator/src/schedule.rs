@@ -6,33 +6,36 @@
 use std::path::Path;
 
 use crate::events::{JobTiming, ScheduleStats};
-use crate::graph::{CrateGraph, UnitId};
+use crate::fingerprint::UnitSpec;
+use crate::graph::{CrateGraph, UnitId, UnitKind, UnitMap};
 use crate::ledger::Ledger;
-use crate::manifest::TargetKind;
 use crate::queue::Artifact;
-use crate::rustc::CompileSpec;
 
-/// What a unit's job needs before it can start: a library compiles against
-/// its library dependencies' `.rmeta` (pipelining, rustc-facts §2); anything
-/// that links (binaries, proc-macros, relinks) needs every transitive
-/// dependency's final artifact.
+/// What a unit's job needs before it can start: a pipelined library
+/// compiles against its library dependencies' `.rmeta` (rustc-facts §2) and
+/// the results of its build script; a build-script run needs the script
+/// and the runs whose `DEP_*` metadata it reads; anything that links
+/// (binaries, proc-macros, build scripts, relinks) needs every artifact of
+/// its link closure.
 pub fn waits_for(graph: &CrateGraph, id: UnitId) -> Vec<(UnitId, Artifact)> {
     let unit = graph.unit(id);
-    match unit.kind {
-        TargetKind::Lib => unit
+    if unit.emits_metadata() || unit.kind == UnitKind::RunBuildScript {
+        return unit
             .deps
             .iter()
-            .map(|d| match graph.unit(d.unit).kind {
-                TargetKind::Lib => (d.unit, Artifact::Metadata),
-                _ => (d.unit, Artifact::Link),
-            })
-            .collect(),
-        TargetKind::Bin | TargetKind::ProcMacro => graph
-            .transitive_deps(id)
-            .into_iter()
-            .map(|d| (d, Artifact::Link))
-            .collect(),
+            .map(
+                |d| match graph.unit(d.unit).emits_metadata() && unit.emits_metadata() {
+                    true => (d.unit, Artifact::Metadata),
+                    false => (d.unit, Artifact::Link),
+                },
+            )
+            .collect();
     }
+    graph
+        .link_closure(id)
+        .into_iter()
+        .map(|d| (d, Artifact::Link))
+        .collect()
 }
 
 /// How long a job takes, and when dependents waiting for its `.rmeta` may start.
@@ -46,46 +49,44 @@ pub struct JobTime {
 /// Per-unit durations in milliseconds, from the ledger (or estimated).
 #[derive(Debug, Clone)]
 pub struct Durations {
-    pub compile: Vec<u64>,
+    pub compile: UnitMap<u64>,
     /// Until `.rmeta` is ready (libraries).
-    pub metadata: Vec<u64>,
-    pub relink: Vec<u64>,
+    pub metadata: UnitMap<u64>,
+    pub relink: UnitMap<u64>,
     /// Whether `compile` was measured (else estimated from source size).
-    pub measured: Vec<bool>,
+    pub measured: UnitMap<bool>,
 }
 
 impl Durations {
     pub fn from_ledger(
         graph: &CrateGraph,
-        specs: &[CompileSpec],
+        specs: &UnitMap<UnitSpec>,
         ledger: &Ledger,
-        root: &Path,
     ) -> Durations {
-        let mut d = Durations {
-            compile: Vec::new(),
-            metadata: Vec::new(),
-            relink: Vec::new(),
-            measured: Vec::new(),
-        };
-        for unit in graph.units() {
-            let entry = ledger.get(&specs[unit.id.0].unit_key());
-            let compile = entry
+        let entries: UnitMap<Option<&crate::ledger::LedgerEntry>> =
+            UnitMap::from_fn(graph, |u| ledger.get(&specs[u.id].key));
+        let compile: UnitMap<u64> = UnitMap::from_fn(graph, |u| {
+            entries[u.id]
                 .map(|e| e.duration_ms)
-                .unwrap_or_else(|| estimate_ms(&root.join(&specs[unit.id.0].src)));
-            d.measured.push(entry.is_some());
-            d.metadata.push(
-                entry
+                .unwrap_or_else(|| match u.kind {
+                    UnitKind::RunBuildScript => 150,
+                    _ => estimate_ms(&u.target.src_path),
+                })
+        });
+        Durations {
+            metadata: UnitMap::from_fn(graph, |u| {
+                entries[u.id]
                     .and_then(|e| e.metadata_ms)
-                    .unwrap_or(compile * 6 / 10),
-            );
-            d.relink.push(
-                entry
+                    .unwrap_or(compile[u.id] * 6 / 10)
+            }),
+            relink: UnitMap::from_fn(graph, |u| {
+                entries[u.id]
                     .and_then(|e| e.relink_ms)
-                    .unwrap_or((compile / 10).max(60)),
-            );
-            d.compile.push(compile);
+                    .unwrap_or((compile[u.id] / 10).max(60))
+            }),
+            measured: UnitMap::from_fn(graph, |u| entries[u.id].is_some()),
+            compile,
         }
-        d
     }
 }
 
@@ -109,34 +110,43 @@ fn estimate_ms(src: &Path) -> u64 {
 /// its own duration, or the wait its dependents need from it (metadata for a
 /// pipelined library, everything else in full) plus their longest path.
 /// Units that run no job (`None`) get 0.
-pub fn longest_paths(graph: &CrateGraph, jobs: &[Option<JobTime>]) -> Vec<u64> {
-    let mut waiters: Vec<Vec<(UnitId, Artifact)>> = vec![Vec::new(); graph.len()];
-    for unit in graph.units() {
-        if jobs[unit.id.0].is_none() {
-            continue;
-        }
-        for (dep, artifact) in waits_for(graph, unit.id) {
-            waiters[dep.0].push((unit.id, artifact));
-        }
-    }
-    let mut longest = vec![0u64; graph.len()];
+pub fn longest_paths(graph: &CrateGraph, jobs: &UnitMap<Option<JobTime>>) -> UnitMap<u64> {
+    let waiters = waiters(graph, graph.ids().filter(|id| jobs[*id].is_some()));
+    let mut longest: UnitMap<u64> = UnitMap::filled(graph, 0);
     for &id in graph.topological().iter().rev() {
-        let Some(time) = jobs[id.0] else { continue };
-        let after = waiters[id.0]
+        let Some(time) = jobs[id] else { continue };
+        let after = waiters[id]
             .iter()
-            .map(|&(w, artifact)| {
-                let wait = if artifact == Artifact::Metadata {
-                    time.metadata
-                } else {
-                    time.total
-                };
-                wait + longest[w.0]
-            })
+            .map(|&(w, artifact)| time.until(artifact) + longest[w])
             .max()
             .unwrap_or(0);
-        longest[id.0] = time.total.max(after);
+        longest[id] = time.total.max(after);
     }
     longest
+}
+
+impl JobTime {
+    /// When a dependent waiting for `artifact` of this job may start.
+    fn until(self, artifact: Artifact) -> u64 {
+        match artifact {
+            Artifact::Metadata => self.metadata,
+            Artifact::Link => self.total,
+        }
+    }
+}
+
+/// For each unit, the jobs that wait for it and for which artifact.
+fn waiters(
+    graph: &CrateGraph,
+    jobs: impl Iterator<Item = UnitId>,
+) -> UnitMap<Vec<(UnitId, Artifact)>> {
+    let mut waiters: UnitMap<Vec<(UnitId, Artifact)>> = UnitMap::filled(graph, Vec::new());
+    for id in jobs {
+        for (dep, artifact) in waits_for(graph, id) {
+            waiters[dep].push((id, artifact));
+        }
+    }
+    waiters
 }
 
 /// How close the build came to the limit the graph allows:
@@ -150,46 +160,36 @@ pub fn measure_schedule(
     if timings.is_empty() {
         return None;
     }
-    let mut times: Vec<Option<JobTime>> = vec![None; graph.len()];
+    let mut times: UnitMap<Option<JobTime>> = UnitMap::filled(graph, None);
     for t in timings {
         let total = t.end_ms - t.start_ms;
-        times[t.unit.0] = Some(JobTime {
+        times[t.unit] = Some(JobTime {
             total,
             metadata: t.metadata_ms.map(|m| m - t.start_ms).unwrap_or(total),
         });
     }
     let longest = longest_paths(graph, &times);
-    let critical_path_ms = longest.iter().copied().max().unwrap_or(0);
-    let job_time_ms: u64 = times.iter().flatten().map(|t| t.total).sum();
+    let critical_path_ms = longest.values().copied().max().unwrap_or(0);
+    let job_time_ms: u64 = times.values().flatten().map(|t| t.total).sum();
     let bound = critical_path_ms
         .max(job_time_ms / workers.max(1) as u64)
         .max(1);
-    let mut waiters: Vec<Vec<(UnitId, Artifact)>> = vec![Vec::new(); graph.len()];
-    for t in timings {
-        for (dep, artifact) in waits_for(graph, t.unit) {
-            waiters[dep.0].push((t.unit, artifact));
-        }
-    }
+    let waiters = waiters(graph, timings.iter().map(|t| t.unit));
     let mut critical_path = Vec::new();
     // Walk the chain: start at the job with the longest path, then follow
     // the waiter whose path accounts for the rest.
-    let mut current = (0..graph.len())
-        .map(UnitId)
-        .filter(|u| times[u.0].is_some())
-        .max_by_key(|u| longest[u.0]);
+    let mut current = graph
+        .ids()
+        .filter(|u| times[*u].is_some())
+        .max_by_key(|u| longest[*u]);
     while let Some(id) = current {
         critical_path.push(id);
-        let time = times[id.0].unwrap_or(JobTime {
+        let time = times[id].unwrap_or(JobTime {
             total: 0,
             metadata: 0,
         });
-        current = waiters[id.0].iter().find_map(|&(w, artifact)| {
-            let wait = if artifact == Artifact::Metadata {
-                time.metadata
-            } else {
-                time.total
-            };
-            (wait + longest[w.0] == longest[id.0]).then_some(w)
+        current = waiters[id].iter().find_map(|&(w, artifact)| {
+            (time.until(artifact) + longest[w] == longest[id]).then_some(w)
         });
     }
     Some(ScheduleStats {

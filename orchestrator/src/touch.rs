@@ -9,10 +9,9 @@ use std::str::FromStr;
 
 use crate::classify::{ChangeClass, ItemSummary, SyntaxCache, current_view};
 use crate::error::{Error, Result};
-use crate::graph::{CrateGraph, UnitId};
-use crate::manifest::{TargetKind, Workspace};
+use crate::graph::{CrateGraph, Source, UnitId, UnitKind};
+use crate::paths::relative_to;
 use crate::plan::Touch;
-use crate::rustc::CompileSpec;
 
 /// A `--touch` argument as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,37 +62,35 @@ fn parse_class(text: &str) -> std::result::Result<ChangeClass, String> {
 /// Resolve each spec to a unit and a change class.
 pub fn resolve(
     touches: &[TouchSpec],
-    ws: &Workspace,
     graph: &CrateGraph,
-    specs: &[CompileSpec],
     cache: &SyntaxCache,
 ) -> Result<Vec<Touch>> {
     touches
         .iter()
-        .map(|t| resolve_one(t, ws, graph, specs, cache))
+        .map(|t| resolve_one(t, graph, cache))
         .collect()
 }
 
-fn resolve_one(
-    touch: &TouchSpec,
-    ws: &Workspace,
-    graph: &CrateGraph,
-    specs: &[CompileSpec],
-    cache: &SyntaxCache,
-) -> Result<Touch> {
-    let candidates: Vec<UnitId> = graph
-        .units()
-        .iter()
-        .filter(|u| u.crate_name == touch.krate || u.package_name == touch.krate)
+/// Member units that `--touch` can name: libraries, binaries, proc-macros.
+fn touchable(graph: &CrateGraph) -> impl Iterator<Item = &crate::graph::Unit> {
+    graph.units().iter().filter(|u| {
+        graph.package(u.pkg).source == Source::Member
+            && matches!(u.kind, UnitKind::Lib | UnitKind::Bin | UnitKind::ProcMacro)
+    })
+}
+
+fn resolve_one(touch: &TouchSpec, graph: &CrateGraph, cache: &SyntaxCache) -> Result<Touch> {
+    let candidates: Vec<UnitId> = touchable(graph)
+        .filter(|u| u.crate_name == touch.krate || graph.package(u.pkg).name == touch.krate)
         .map(|u| u.id)
         .collect();
     let unit = candidates
         .iter()
         .copied()
-        .find(|&u| graph.unit(u).kind != TargetKind::Bin)
+        .find(|&u| graph.unit(u).kind != UnitKind::Bin)
         .or_else(|| candidates.first().copied())
         .ok_or_else(|| {
-            let names: Vec<String> = graph.units().iter().map(|u| u.crate_name.clone()).collect();
+            let names: Vec<String> = touchable(graph).map(|u| u.crate_name.clone()).collect();
             unknown(
                 touch,
                 format!("no crate `{}` in the workspace", touch.krate),
@@ -108,7 +105,12 @@ fn resolve_one(
             what: format!("crate {}", touch.krate),
         });
     }
-    let view = current_view(&ws.root, &specs[unit.0].src, cache);
+    let root = &graph.workspace_root;
+    let view = current_view(
+        root,
+        &relative_to(&graph.unit(unit).target.src_path, root),
+        cache,
+    );
     let found = view.find(&touch.path);
     let wanted = touch.path.join("::");
     match found.as_slice() {

@@ -50,10 +50,12 @@ fn assert_mentions(message: &str, needles: &[&str]) {
     }
 }
 
+// Workspaces cargo cannot load: cargo's own message, exit 101.
+
 #[test]
 fn malformed_toml() {
     let (message, _) = fails_with("bad/malformed_toml");
-    assert_mentions(&message, &["broken/Cargo.toml", "line 3"]);
+    assert_mentions(&message, &["broken/Cargo.toml:3:", "invalid basic string"]);
 }
 
 #[test]
@@ -65,7 +67,7 @@ fn glob_matching_nothing() {
 #[test]
 fn member_without_manifest() {
     let (message, _) = fails_with("bad/missing_member_manifest");
-    assert_mentions(&message, &["two"]);
+    assert_mentions(&message, &["two/Cargo.toml"]);
 }
 
 #[test]
@@ -83,36 +85,13 @@ fn duplicate_package_name() {
 #[test]
 fn dependency_cycle() {
     let (message, _) = fails_with("bad/cycle");
-    assert_mentions(&message, &["ping → pong → ping"]);
-    assert_eq!(
-        message.matches('→').count(),
-        2,
-        "exactly the cycle: {message}"
-    );
+    assert_mentions(&message, &["cyclic package dependency", "ping", "pong"]);
 }
 
 #[test]
-fn registry_dependency() {
-    let (message, _) = fails_with("bad/registry_dep");
-    assert_mentions(&message, &["serde", "registry", "uses_registry"]);
-}
-
-#[test]
-fn git_dependency() {
+fn unreachable_git_dependency() {
     let (message, _) = fails_with("bad/git_dep");
-    assert_mentions(&message, &["git", "foo", "uses_git"]);
-}
-
-#[test]
-fn build_script() {
-    let (message, _) = fails_with("bad/build_script");
-    assert_mentions(&message, &["build script", "scripted"]);
-}
-
-#[test]
-fn optional_dependency() {
-    let (message, _) = fails_with("bad/optional_dep");
-    assert_mentions(&message, &["optional", "with_optional"]);
+    assert_mentions(&message, &["foo", "uses_git", "example.invalid"]);
 }
 
 #[test]

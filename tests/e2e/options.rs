@@ -236,24 +236,26 @@ fn rustc_that_does_not_exist() {
     );
 }
 
+/// As cargo does: inside a member, the build is that member's (and what it
+/// depends on), in the workspace's target directory.
 #[test]
-fn running_inside_a_member_finds_the_workspace_root() {
+fn running_inside_a_member_builds_that_member() {
     let ws = Ws::new("sample-workspace");
     let out = run(orchestrator()
         .args(["build", "--message-format", "json"])
-        .current_dir(ws.path("core_lib/src")));
+        .current_dir(ws.path("api_server/src")));
     out.assert_success();
-    assert_eq!(out.compiled(), set(SAMPLE_UNITS));
+    assert_eq!(out.compiled(), set(["core_lib", "api_server"]));
     assert!(
-        !ws.path("core_lib/target").exists(),
+        !ws.path("api_server/target").exists(),
         "target dir at the root, not the member"
     );
-    assert!(!ws.path("core_lib/src/target").exists());
-    assert_dev_matches_cargo(&ws);
+    assert!(ws.bin_dir().join("api_server").is_file());
+    assert!(!ws.bin_dir().join("cli_tool").exists());
 }
 
 #[test]
-fn member_manifest_path_builds_the_whole_workspace() {
+fn member_manifest_path_builds_that_member() {
     let ws = Ws::new("sample-workspace");
     let out = run(orchestrator()
         .arg("build")
@@ -261,27 +263,54 @@ fn member_manifest_path_builds_the_whole_workspace() {
         .arg(ws.path("api_server/Cargo.toml"))
         .args(["--message-format", "json"]));
     out.assert_success();
-    assert_eq!(out.compiled(), set(SAMPLE_UNITS));
+    assert_eq!(out.compiled(), set(["core_lib", "api_server"]));
     assert!(!ws.path("api_server/target").exists());
-    assert_dev_matches_cargo(&ws);
 
-    // Relative to the current directory, too; and it is the same build.
+    // Relative to the current directory, too; core_lib is shared.
     let again = run(orchestrator()
         .args(["build", "--manifest-path", "cli_tool/Cargo.toml"])
         .args(["--message-format", "json"])
         .current_dir(&ws.root));
     again.assert_success();
-    assert!(again.compiled().is_empty(), "{}", again.describe());
+    assert_eq!(again.compiled(), set(["cli_tool"]), "{}", again.describe());
+    assert_dev_matches_cargo(&ws);
+}
+
+/// `-p` and `--workspace` select as cargo's do.
+#[test]
+fn package_selection() {
+    let ws = Ws::new("sample-workspace");
+    let out = run(build_cmd(&ws).args(["-p", "cli_tool"]));
+    out.assert_success();
+    assert_eq!(out.compiled(), set(["core_lib", "cli_tool"]));
+    let out = run(build_cmd(&ws).args(["--workspace", "--exclude", "cli_tool"]));
+    out.assert_success();
+    assert_eq!(out.compiled(), set(["api_server"]));
+    let out = run(build_cmd(&ws).args(["-p", "nonexistent"]));
+    assert_eq!(out.code(), Some(101), "{}", out.describe());
+    assert!(
+        out.one("error")["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nonexistent")),
+        "cargo's message names the package\n{}",
+        out.describe()
+    );
 }
 
 #[test]
-fn root_package_member_dir_walks_up() {
+fn root_package_builds_the_root_package_from_a_member_dir_too() {
     let ws = Ws::new("root_package");
+    // In `helper/`, cargo builds helper; at the root, the root package.
     let out = run(orchestrator()
         .args(["build", "--message-format", "json"])
         .current_dir(ws.path("helper")));
     out.assert_success();
-    assert_eq!(out.compiled(), set(["helper", "rootapp"]));
+    assert_eq!(out.compiled(), set(["helper"]));
+    let out = run(orchestrator()
+        .args(["build", "--message-format", "json"])
+        .current_dir(&ws.root));
+    out.assert_success();
+    assert_eq!(out.compiled(), set(["rootapp"]));
     assert_dev_matches_cargo(&ws);
 }
 

@@ -1,46 +1,47 @@
-//! The coordinator: the one thread that schedules jobs, writes the ledger
-//! (cosmetic updates, compiles, relinks, absorbed codegen-only changes),
-//! handles relink fallbacks, and talks to the reporter.
+//! The coordinator: the one thread that schedules jobs, renders their
+//! commands when they start, writes the ledger (cosmetic updates, compiles,
+//! relinks, build-script runs, absorbed codegen-only changes), applies
+//! re-planning ([`Decisions::escalate`]) when a relink fails or a build
+//! script prints something new, and talks to the reporter.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::worker::{Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_binary};
+use super::worker::{Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_all};
+use crate::buildscript::BuildOutput;
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, JobTiming, Stage, UnitInfo, Verdict};
-use crate::graph::{CrateGraph, UnitId};
+use crate::fingerprint::is_immutable;
+use crate::graph::{Source, UnitId, UnitKind, UnitMap};
+use crate::invoke::InvocationContext;
 use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, links_hash};
-use crate::manifest::TargetKind;
 use crate::paths::{normalize, relative_to};
-use crate::plan::{Action, BuildPlan, Reason};
+use crate::plan::{Action, BuildPlan, Decisions, Escalation, Reason};
 use crate::profile::Profile;
 use crate::queue::{Artifact, DependencyQueue};
 use crate::report::Reporter;
-use crate::rustc::{CompileSpec, Invocation, Outputs};
 use crate::schedule::{measure_schedule, waits_for};
 
 /// Everything the coordinator needs, prepared by the driver.
 pub struct Execution<'a> {
-    pub root: &'a Path,
-    pub target_dir: &'a Path,
-    pub graph: &'a CrateGraph,
-    pub specs: &'a [CompileSpec],
-    pub outputs: &'a [Outputs],
-    pub infos: &'a [UnitInfo],
+    pub cx: &'a InvocationContext<'a>,
+    pub infos: &'a UnitMap<UnitInfo>,
     pub plan: &'a BuildPlan,
-    /// Every unit's rustc command (a relink may fall back to any of them).
-    pub invocations: &'a [Invocation],
-    /// Every unit's package directory.
-    pub package_dirs: &'a [PathBuf],
+    /// Hash of `rustc -vV`.
     pub toolchain: &'a str,
     pub jobs: usize,
-    pub profile: Profile,
-    /// Record link steps of binaries, to relink them later.
-    pub record_links: bool,
+    pub profile: &'a Profile,
+    /// Per unit: record the binary's link step, to relink it later.
+    pub record_links: &'a UnitMap<bool>,
     pub started: Instant,
+    /// Results of build scripts that are fresh (read back from disk).
+    pub scripts: HashMap<UnitId, BuildOutput>,
+    /// `RUSTC_BOOTSTRAP` orchestrator was started with (for build-script checks).
+    pub rustc_bootstrap: Option<String>,
 }
 
 pub fn execute(
@@ -50,7 +51,7 @@ pub fn execute(
     reporter: &mut dyn Reporter,
 ) -> Result<BuildSummary> {
     let mut coordinator = Coordinator::new(exec, ledger, reporter);
-    coordinator.announce()?;
+    coordinator.announce();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(coordinator.exec.jobs)
         .thread_name(|i| format!("orchestrator-job-{i}"))
@@ -64,69 +65,95 @@ pub fn execute(
     coordinator.finish()
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+/// What the coordinator knows about one unit during the build.
+#[derive(Debug, Clone)]
+struct UnitState {
+    action: Action,
+    reason: Reason,
+    status: Status,
+    /// Output hash: recorded, or produced in this build.
+    output: Option<String>,
+    metadata_ms: Option<u64>,
+    started_at: u64,
+    /// A binary being relinked: its entry, updated afterwards.
+    relinking: Option<LedgerEntry>,
+}
+
 struct Coordinator<'a, 'l> {
     exec: Execution<'a>,
     ledger: &'l mut Ledger,
     reporter: &'l mut dyn Reporter,
     queue: DependencyQueue<UnitId>,
-    /// Current output hash of every unit (recorded, or produced in this build).
-    outputs: HashMap<UnitId, String>,
-    /// What each queued unit runs (a failed relink turns into a compile).
-    actions: HashMap<UnitId, Action>,
-    reasons: HashMap<UnitId, Reason>,
-    /// Units compiled (or being compiled) by rustc in this build.
-    compiled: HashSet<UnitId>,
-    /// Ledger entries of binaries being relinked, to update afterwards.
-    relinking: HashMap<UnitId, LedgerEntry>,
-    metadata_ms: HashMap<UnitId, u64>,
+    state: UnitMap<UnitState>,
+    decisions: Decisions,
+    /// Ready jobs waiting for a free worker: highest priority first.
+    ready: BinaryHeap<(u64, Reverse<u64>, UnitId)>,
+    sequence: u64,
     /// When the first job could start; job timings are relative to it.
     epoch: Instant,
-    started_at: HashMap<UnitId, u64>,
     timings: Vec<JobTiming>,
     running: usize,
-    counts: (usize, usize),
+    counts: Counts,
     failed: Vec<String>,
     error: Option<Error>,
 }
 
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    compiled: usize,
+    relinked: usize,
+    ran: usize,
+}
+
 impl<'a, 'l> Coordinator<'a, 'l> {
     fn new(exec: Execution<'a>, ledger: &'l mut Ledger, reporter: &'l mut dyn Reporter) -> Self {
-        let outputs = (0..exec.graph.len())
-            .filter_map(|i| {
-                let entry = ledger.get(&exec.specs[i].unit_key())?;
-                Some((UnitId(i), entry.output.clone()))
-            })
-            .collect();
+        let graph = exec.cx.graph;
+        let state = UnitMap::from_fn(graph, |u| {
+            let plan = exec.plan.unit(u.id);
+            UnitState {
+                action: plan.action,
+                reason: plan.reason.clone(),
+                status: Status::Queued,
+                output: ledger
+                    .get(&exec.cx.specs[u.id].key)
+                    .map(|e| e.output.clone()),
+                metadata_ms: None,
+                started_at: 0,
+                relinking: None,
+            }
+        });
         Coordinator {
+            decisions: exec.plan.decisions.clone(),
             exec,
             ledger,
             reporter,
             queue: DependencyQueue::default(),
-            outputs,
-            actions: HashMap::new(),
-            reasons: HashMap::new(),
-            compiled: HashSet::new(),
-            relinking: HashMap::new(),
-            metadata_ms: HashMap::new(),
+            state,
+            ready: BinaryHeap::new(),
+            sequence: 0,
             epoch: Instant::now(),
-            started_at: HashMap::new(),
             timings: Vec::new(),
             running: 0,
-            counts: (0, 0),
+            counts: Counts::default(),
             failed: Vec::new(),
             error: None,
         }
     }
 
-    fn key(&self, id: UnitId) -> String {
-        self.exec.specs[id.0].unit_key()
+    fn key(&self, id: UnitId) -> &str {
+        &self.exec.cx.specs[id].key
     }
 
     fn verdict(&self, id: UnitId) -> Verdict {
-        let reason = self
-            .reasons
-            .get(&id)
-            .unwrap_or(&self.exec.plan.unit(id).reason);
+        let reason = &self.state[id].reason;
         Verdict {
             change: reason.change(),
             explain: match reason {
@@ -136,9 +163,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
-    /// Report fresh units, record cosmetic changes, queue the jobs.
-    fn announce(&mut self) -> Result<()> {
-        let graph = self.exec.graph;
+    /// Announce the build and queue every unit: fresh ones finish as soon as
+    /// what they depend on has, so that a re-plan can still reach them.
+    fn announce(&mut self) {
+        let graph = self.exec.cx.graph;
         let plan = self.exec.plan;
         let jobs: Vec<UnitId> = plan.jobs().collect();
         let estimate = jobs
@@ -150,53 +178,18 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             units: graph.len(),
             to_compile: jobs.len(),
             jobs: self.exec.jobs,
-            profile: self.exec.profile,
+            profile: self.exec.profile.clone(),
             estimate,
         });
         for &id in graph.topological() {
-            match plan.action(id) {
-                Action::Compile | Action::Relink => continue,
-                Action::Cosmetic => self.record_cosmetic(id)?,
-                Action::Fresh => {}
-            }
-            // The user-facing copy may come from another configuration of
-            // this unit (a feature toggled and back, a version bumped and
-            // restored): always point it at this unit's artifact, as cargo does.
-            let outputs = &self.exec.outputs[id.0];
-            if let Some(uplift) = &outputs.uplift {
-                uplift_binary(&outputs.main, uplift)?;
-            }
-            // Reported at the end: a relink fallback may still compile it.
-            self.queue.finish(id, Artifact::Link);
-        }
-        for &id in &jobs {
-            self.actions.insert(id, plan.action(id));
-            if plan.action(id) == Action::Compile {
-                self.compiled.insert(id);
-            }
             self.queue
-                .enqueue(id, waits_for(graph, id), self.exec.plan.priorities[id.0]);
+                .enqueue(id, waits_for(graph, id), plan.priorities[id]);
         }
-        Ok(())
-    }
-
-    /// A cosmetic change produces the same artifacts (rustc-facts §4): the
-    /// ledger takes the new hashes and nothing runs.
-    fn record_cosmetic(&mut self, id: UnitId) -> Result<()> {
-        let Some(mut entry) = self.ledger.get(&self.key(id)).cloned() else {
-            return Ok(());
-        };
-        for input in &mut entry.inputs {
-            if let Some(hash) = self.exec.plan.known_hashes.get(&input.path) {
-                input.hash = hash.clone();
-            }
-        }
-        self.ledger.record(entry)
     }
 
     fn estimate_ms(&self, id: UnitId) -> Option<u64> {
-        let entry = self.ledger.get(&self.key(id))?;
-        Some(match self.exec.plan.action(id) {
+        let entry = self.ledger.get(self.key(id))?;
+        Some(match self.state[id].action {
             Action::Relink => entry.relink_ms.unwrap_or(entry.duration_ms / 10),
             _ => entry.duration_ms,
         })
@@ -211,15 +204,23 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     ) {
         self.epoch = Instant::now();
         loop {
-            while self.running < self.exec.jobs && self.failed.is_empty() && self.error.is_none() {
-                let Some(id) = self.queue.pop() else { break };
-                match self.start(id) {
-                    Ok(job) => {
-                        self.running += 1;
-                        let tx = tx.clone();
-                        scope.spawn(move |_| runner.run(&job, &tx));
+            if self.failed.is_empty() && self.error.is_none() {
+                self.take_ready();
+                while self.running < self.exec.jobs {
+                    let Some((_, _, id)) = self.ready.pop() else {
+                        break;
+                    };
+                    match self.start(id) {
+                        Ok(job) => {
+                            self.running += 1;
+                            let tx = tx.clone();
+                            scope.spawn(move |_| runner.run(&job, &tx));
+                        }
+                        Err(e) => {
+                            self.error = Some(e);
+                            break;
+                        }
                     }
-                    Err(e) => self.error = Some(e),
                 }
             }
             if self.running == 0 {
@@ -232,68 +233,137 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
+    /// Finish ready units that run no job (fresh, cosmetic) right away, and
+    /// line up the others for a worker.
+    fn take_ready(&mut self) {
+        while let Some(id) = self.queue.pop() {
+            let action = self.state[id].action;
+            if action.is_job() {
+                self.sequence += 1;
+                self.ready
+                    .push((self.exec.plan.priorities[id], Reverse(self.sequence), id));
+                continue;
+            }
+            if let Err(e) = self.settle_fresh(id) {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
+
+    /// A unit with nothing to run: record a cosmetic change (the artifacts
+    /// are identical, rustc-facts §4), refresh its user-facing copies (they
+    /// may come from another configuration of it, as after a feature toggled
+    /// and back; cargo re-links them too), and let dependents go.
+    fn settle_fresh(&mut self, id: UnitId) -> Result<()> {
+        if self.state[id].action == Action::Cosmetic
+            && let Some(mut entry) = self.ledger.get(self.key(id)).cloned()
+        {
+            for input in &mut entry.inputs {
+                if let Some(hash) = self.exec.plan.known_hashes.get(&input.path) {
+                    input.hash = hash.clone();
+                }
+            }
+            self.ledger.record(entry)?;
+        }
+        uplift_all(&self.exec.cx.outputs[id]).map_err(|message| Error::State {
+            path: self.exec.cx.outputs[id].main.clone(),
+            message,
+        })?;
+        self.state[id].status = Status::Done;
+        self.queue.finish(id, Artifact::Link);
+        Ok(())
+    }
+
     fn start(&mut self, id: UnitId) -> Result<Job> {
-        let key = self.key(id);
-        let action = self.actions.get(&id).copied().unwrap_or(Action::Compile);
+        let cx = self.exec.cx;
+        let graph = cx.graph;
+        let unit = graph.unit(id);
+        let package = graph.package(unit.pkg);
+        let key = self.key(id).to_owned();
         let old = self.ledger.get(&key).cloned();
         // Forget the unit first: a build killed while its job runs must not
         // leave an entry that vouches for half-written artifacts.
         self.ledger.invalidate(&key)?;
-        let unit = self.exec.infos[id.0].clone();
-        let (kind, stage, command) =
-            match (action, old.and_then(|e| e.link.clone().map(|l| (e, l)))) {
-                (Action::Relink, Some((entry, recipe))) => {
-                    self.relinking.insert(id, entry);
-                    let command = format!("{} {}", recipe.program, recipe.args.join(" "));
-                    (JobKind::Relink { recipe }, Stage::Relink, command)
-                }
-                _ => {
-                    self.actions.insert(id, Action::Compile);
-                    self.compiled.insert(id);
-                    let invocation = self.exec.invocations[id.0].clone();
-                    let stage = match unit.kind {
-                        TargetKind::Bin => Stage::CompileAndLink,
-                        _ => Stage::FrontEnd,
-                    };
-                    let command = invocation.display();
-                    let record_link = self.exec.record_links && unit.kind == TargetKind::Bin;
-                    (
-                        JobKind::Compile {
-                            invocation,
-                            record_link,
-                        },
-                        stage,
-                        command,
-                    )
-                }
-            };
-        let action = self.actions[&id];
+        let info = self.exec.infos[id].clone();
+        let recipe = old.as_ref().and_then(|e| e.link.clone());
+        let (kind, stage, command) = match (self.state[id].action, recipe) {
+            (Action::Relink, Some(recipe)) => {
+                self.state[id].relinking = old;
+                let command = format!("{} {}", recipe.program, recipe.args.join(" "));
+                (JobKind::Relink { recipe }, Stage::Relink, command)
+            }
+            (Action::Run, _) => {
+                let invocation = cx.script(id, &self.exec.scripts);
+                let command = invocation.display();
+                let dirs = cx.outputs[id]
+                    .run
+                    .clone()
+                    .expect("run units have run directories");
+                (
+                    JobKind::Run {
+                        invocation,
+                        dirs,
+                        package: Box::new(package.clone()),
+                        rustc_bootstrap: self.exec.rustc_bootstrap.clone(),
+                        immutable: cx.settings[id].immutable_root.is_some(),
+                    },
+                    Stage::Run,
+                    command,
+                )
+            }
+            _ => {
+                self.state[id].action = Action::Compile;
+                let invocation = cx.rustc(id, &self.exec.scripts);
+                let stage = match unit.kind {
+                    UnitKind::Lib => Stage::FrontEnd,
+                    _ => Stage::CompileAndLink,
+                };
+                let command = invocation.display();
+                (
+                    JobKind::Compile {
+                        invocation,
+                        record_link: self.exec.record_links[id],
+                        summarize: package.source == Source::Member,
+                    },
+                    stage,
+                    command,
+                )
+            }
+        };
+        let action = self.state[id].action;
         self.reporter.event(&BuildEvent::JobStarted {
-            unit,
+            unit: info,
             action,
             stage,
             command,
             estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
-        self.started_at
-            .insert(id, self.epoch.elapsed().as_millis() as u64);
+        self.state[id].status = Status::Running;
+        self.state[id].started_at = self.epoch.elapsed().as_millis() as u64;
+        let pre_hash = match (&package.source, cx.settings[id].immutable_root.is_some()) {
+            (Source::Member | Source::Path | Source::Git, false) => Some(package.root.clone()),
+            _ => None,
+        };
         Ok(Job {
             unit: id,
             kind,
-            outputs: self.exec.outputs[id.0].clone(),
-            target_dir: self.exec.target_dir.to_path_buf(),
-            package_dir: self.exec.package_dirs[id.0].clone(),
+            outputs: cx.outputs[id].clone(),
+            target_dir: cx.layout.target_dir.clone(),
+            root: graph.workspace_root.clone(),
+            pre_hash,
+            skip: vec![cx.layout.target_dir.clone()],
         })
     }
 
     fn handle(&mut self, event: JobEvent) {
         match event {
             JobEvent::Metadata { unit, at, hash } => {
-                self.outputs.insert(unit, hash);
-                self.metadata_ms.insert(unit, at.as_millis() as u64);
+                self.state[unit].output = Some(hash);
+                self.state[unit].metadata_ms = Some(at.as_millis() as u64);
                 self.queue.finish(unit, Artifact::Metadata);
                 self.reporter.event(&BuildEvent::StageChanged {
-                    unit: self.exec.infos[unit.0].clone(),
+                    unit: self.exec.infos[unit].clone(),
                     stage: Stage::Codegen,
                     elapsed: at,
                 });
@@ -304,40 +374,20 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 rendered,
             } => {
                 self.reporter.event(&BuildEvent::Diagnostic {
-                    unit: self.exec.infos[unit.0].clone(),
+                    unit: self.exec.infos[unit].clone(),
                     level,
                     rendered,
                 });
             }
             JobEvent::Done { unit, result } => {
                 self.running -= 1;
-                let action = self.actions.get(&unit).copied().unwrap_or(Action::Compile);
+                let action = self.state[unit].action;
                 match (result, action) {
-                    (Ok(output), action) => {
-                        let recorded = match action {
-                            Action::Relink => self.record_relink(unit, &output),
-                            _ => self.record_compile(unit, &output),
-                        };
-                        if let Err(e) = recorded {
-                            self.error = Some(e);
-                            return;
-                        }
-                        match action {
-                            Action::Relink => self.counts.1 += 1,
-                            _ => self.counts.0 += 1,
-                        }
-                        self.record_timing(unit, action);
-                        self.queue.finish(unit, Artifact::Link);
-                        self.reporter.event(&BuildEvent::JobFinished {
-                            unit: self.exec.infos[unit.0].clone(),
-                            action,
-                            duration: output.duration,
-                            verdict: self.verdict(unit),
-                        });
-                    }
+                    (Ok(output), action) => self.succeeded(unit, action, *output),
                     (Err(failure), Action::Relink) => self.relink_failed(unit, failure),
                     (Err(failure), _) => {
-                        let info = self.exec.infos[unit.0].clone();
+                        self.state[unit].status = Status::Failed;
+                        let info = self.exec.infos[unit].clone();
                         self.failed.push(info.label());
                         self.reporter.event(&BuildEvent::JobFailed {
                             unit: info,
@@ -350,33 +400,157 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
+    fn succeeded(&mut self, unit: UnitId, action: Action, output: JobOutput) {
+        let recorded = match action {
+            Action::Relink => self.record_relink(unit, &output),
+            Action::Run => self.record_run(unit, &output),
+            _ => self.record_compile(unit, &output),
+        };
+        if let Err(e) = recorded {
+            self.error = Some(e);
+            return;
+        }
+        match action {
+            Action::Relink => self.counts.relinked += 1,
+            Action::Run => self.counts.ran += 1,
+            _ => self.counts.compiled += 1,
+        }
+        self.record_timing(unit, action);
+        self.state[unit].status = Status::Done;
+        if let Some(script) = &output.script {
+            self.script_finished(unit, script.clone(), &output.output_hash);
+        }
+        self.queue.finish(unit, Artifact::Link);
+        self.reporter.event(&BuildEvent::JobFinished {
+            unit: self.exec.infos[unit].clone(),
+            action,
+            duration: output.duration,
+            verdict: self.verdict(unit),
+        });
+    }
+
+    /// A build script ran: keep what it printed for the units that use it,
+    /// show its warnings, and re-plan if its result is not the recorded one.
+    fn script_finished(&mut self, run: UnitId, script: BuildOutput, hash: &str) {
+        let package = self.exec.cx.graph.package_of(run);
+        if package.source.is_local() {
+            for warning in &script.warnings {
+                self.reporter.event(&BuildEvent::Warning {
+                    unit: self.exec.infos[run].clone(),
+                    message: format!("{}@{}: {warning}", package.name, package.version.text),
+                });
+            }
+        }
+        self.exec.scripts.insert(run, script);
+        let before = self.decisions.recorded_output(run);
+        if before.is_some_and(|b| b != hash) {
+            let changes = self
+                .decisions
+                .escalate(self.exec.cx.graph, Escalation::ScriptOutputChanged { run });
+            self.apply(changes);
+        }
+    }
+
+    /// Take a re-plan's new actions: units still queued just change course;
+    /// finished ones are reopened and queued again.
+    fn apply(&mut self, changes: Vec<(UnitId, Action, Reason)>) {
+        let graph = self.exec.cx.graph;
+        let mut added = 0;
+        let mut reopened = Vec::new();
+        for (id, action, reason) in changes {
+            if !self.state[id].action.is_job() {
+                added += 1;
+            }
+            self.state[id].action = action;
+            self.state[id].reason = reason;
+            if self.state[id].status == Status::Done {
+                self.state[id].status = Status::Queued;
+                self.queue.reopen(id);
+                reopened.push(id);
+            }
+        }
+        for id in reopened {
+            self.queue
+                .enqueue(id, waits_for(graph, id), self.exec.plan.priorities[id]);
+        }
+        if added > 0 {
+            self.reporter.event(&BuildEvent::JobsAdded { count: added });
+        }
+    }
+
+    /// A relink that fails is never an error: compile the binary with rustc,
+    /// after settling the metadata debt of everything rustc will load for it.
+    fn relink_failed(&mut self, id: UnitId, failure: JobFailure) {
+        self.state[id].relinking = None;
+        self.reporter.event(&BuildEvent::Warning {
+            unit: self.exec.infos[id].clone(),
+            message: format!(
+                "relinking failed, compiling with rustc instead: {}",
+                failure.message
+            ),
+        });
+        let changes = self
+            .decisions
+            .escalate(self.exec.cx.graph, Escalation::RelinkFailed { bin: id });
+        // The binary itself was announced as a job already.
+        self.state[id].status = Status::Done;
+        self.apply(changes);
+    }
+
+    /// The entry a compile or run leaves: what it read, what it was built
+    /// against, and what it produced.
+    fn new_entry(&self, id: UnitId, output: &JobOutput) -> LedgerEntry {
+        let cx = self.exec.cx;
+        let mut entry = Ledger::new_entry(self.key(id).to_owned());
+        entry.toolchain = self.exec.toolchain.to_owned();
+        entry.spec = cx.specs[id].fingerprint();
+        entry.deps = cx
+            .graph
+            .unit(id)
+            .deps
+            .iter()
+            .map(|d| self.dep_record(d.unit))
+            .collect();
+        entry.links = self.current_links(id);
+        entry.output = output.output_hash.clone();
+        entry.duration_ms = output.duration.as_millis() as u64;
+        entry
+    }
+
     /// Write the unit's ledger entry from what rustc reported it read, then
     /// let dependents that absorb this change know.
     fn record_compile(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
-        let spec = &self.exec.specs[id.0];
-        let root = self.exec.root;
-        let graph = self.exec.graph;
-        let mut entry = Ledger::new_entry(spec.unit_key());
+        let cx = self.exec.cx;
+        let root = &cx.graph.workspace_root;
+        let base = cx.source_arg(id).1;
+        let mut entry = self.new_entry(id, output);
         if let Some(dep_info) = &output.dep_info {
-            // Prefer hashes taken before rustc ran: if a file changed during
-            // the build, the next build sees the change instead of trusting it.
             entry.inputs = dep_info
                 .files
                 .iter()
-                .map(|file| {
-                    let rel = relative_to(&normalize(&root.join(file)), root);
+                .filter_map(|file| {
+                    let full = normalize(&base.join(file));
+                    if is_immutable(&full, &cx.settings[id]) {
+                        return None;
+                    }
+                    let rel = relative_to(&full, root);
+                    // Prefer hashes taken before rustc ran: if a file changed
+                    // during the build, the next build sees the change.
                     let hash = self
                         .exec
                         .plan
                         .known_hashes
                         .get(&rel)
-                        // Else the hash from before rustc ran, else a settled
-                        // post-run hash; none: unknown, rebuilt next time.
                         .or_else(|| output.pre_hashes.get(&rel))
                         .or_else(|| output.file_hashes.get(file))
                         .cloned()
+                        // None known: unknown, rebuilt next time.
                         .unwrap_or_default();
-                    FileRecord { path: rel, hash }
+                    Some(FileRecord {
+                        path: rel,
+                        hash,
+                        dir: false,
+                    })
                 })
                 .collect();
             entry.env = dep_info
@@ -388,37 +562,43 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 })
                 .collect();
         }
-        entry.toolchain = self.exec.toolchain.to_owned();
-        entry.spec = spec.fingerprint();
-        entry.deps = graph
-            .unit(id)
-            .deps
-            .iter()
-            .map(|d| self.dep_record(d.unit))
-            .collect();
-        entry.links = self.current_links(id);
-        entry.output = output.output_hash.clone();
-        entry.duration_ms = output.duration.as_millis() as u64;
-        entry.metadata_ms = self.metadata_ms.get(&id).copied();
+        entry.metadata_ms = self.state[id].metadata_ms;
         entry.link = output.link.clone();
-        self.outputs.insert(id, output.output_hash.clone());
+        self.state[id].output = Some(output.output_hash.clone());
         self.ledger.record(entry)?;
         self.absorb(id)
+    }
+
+    /// A build-script run's entry: its `rerun-if` inputs and variables.
+    fn record_run(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
+        let mut entry = self.new_entry(id, output);
+        entry.inputs = output.script_inputs.clone();
+        if let Some(script) = &output.script {
+            entry.env = script
+                .rerun_if_env_changed
+                .iter()
+                .map(|name| EnvRecord {
+                    name: name.clone(),
+                    value: self.exec.cx.env.get(name).cloned(),
+                })
+                .collect();
+        }
+        self.state[id].output = Some(output.output_hash.clone());
+        self.ledger.record(entry)
     }
 
     /// Libraries not recompiled in this build take a dependency's new output
     /// as consistent for linking (the plan only lets them when the change is
     /// codegen-only); their metadata debt stays visible in `deps`.
     fn absorb(&mut self, dep: UnitId) -> Result<()> {
-        for (i, plan) in self.exec.plan.units.iter().enumerate() {
-            let id = UnitId(i);
-            if !plan.absorbs.contains(&dep) || self.actions.contains_key(&id) {
+        for (id, plan) in self.exec.plan.units.iter() {
+            if !plan.absorbs.contains(&dep) || self.state[id].action.is_job() {
                 continue;
             }
             // Every other transitive dependency is as recorded or itself a
             // codegen-only change of this build, so the current outputs are
             // what this artifact is consistent with.
-            if let Some(mut entry) = self.ledger.get(&self.key(id)).cloned() {
+            if let Some(mut entry) = self.ledger.get(self.key(id)).cloned() {
                 entry.links = self.current_links(id);
                 self.ledger.record(entry)?;
             }
@@ -426,12 +606,13 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         Ok(())
     }
 
-    /// The `links` hash of `id`'s transitive dependencies' current outputs.
+    /// The `links` hash of `id`'s link closure's current outputs.
     fn current_links(&self, id: UnitId) -> String {
         let records: Vec<DepRecord> = self
             .exec
+            .cx
             .graph
-            .transitive_deps(id)
+            .link_closure(id)
             .into_iter()
             .map(|d| self.dep_record(d))
             .collect();
@@ -439,90 +620,29 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     }
 
     fn record_relink(&mut self, id: UnitId, output: &JobOutput) -> Result<()> {
-        let Some(mut entry) = self.relinking.remove(&id) else {
+        let Some(mut entry) = self.state[id].relinking.take() else {
             return Ok(());
         };
         entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
         entry.relink_ms = Some(output.duration.as_millis() as u64);
-        self.outputs.insert(id, output.output_hash.clone());
+        self.state[id].output = Some(output.output_hash.clone());
         self.ledger.record(entry)
-    }
-
-    /// A relink that fails is never an error: compile the binary with rustc,
-    /// after settling the metadata debt of everything rustc will load for it.
-    fn relink_failed(&mut self, id: UnitId, failure: JobFailure) {
-        self.relinking.remove(&id);
-        self.reporter.event(&BuildEvent::Warning {
-            unit: self.exec.infos[id.0].clone(),
-            message: format!(
-                "relinking failed, compiling with rustc instead: {}",
-                failure.message
-            ),
-        });
-        let graph = self.exec.graph;
-        let mut debtors = Vec::new();
-        for &t in graph.topological() {
-            if !graph.transitive_deps(id).contains(&t)
-                || graph.unit(t).kind != TargetKind::Lib
-                || self.compiled.contains(&t)
-            {
-                continue;
-            }
-            let entry = self.ledger.get(&self.key(t));
-            let stale = graph.unit(t).deps.iter().find(|d| {
-                self.compiled.contains(&d.unit)
-                    || entry.and_then(|e| e.dep_output(&self.key(d.unit)))
-                        != self.outputs.get(&d.unit).map(String::as_str)
-            });
-            if let Some(dep) = stale {
-                self.compiled.insert(t);
-                self.reasons.insert(
-                    t,
-                    Reason::MetadataDebt {
-                        dep: graph.unit(dep.unit).crate_name.clone(),
-                        needed_by: graph.unit(id).crate_name.clone(),
-                    },
-                );
-                debtors.push(t);
-            }
-        }
-        // The binary was announced already (as a relink); its debtors were not.
-        self.reporter.event(&BuildEvent::JobsAdded {
-            count: debtors.len(),
-        });
-        for t in debtors {
-            // Counted as fresh at the start: make later nodes wait for it again.
-            self.queue.reopen(t);
-            self.actions.insert(t, Action::Compile);
-            self.queue
-                .enqueue(t, waits_for(graph, t), self.exec.plan.priorities[t.0]);
-        }
-        self.actions.insert(id, Action::Compile);
-        self.compiled.insert(id);
-        let dep = self.exec.plan.unit(id).reason.clone();
-        let dep = match dep {
-            Reason::Relink { dep, .. } => dep,
-            _ => "a dependency".to_owned(),
-        };
-        self.reasons.insert(id, Reason::DependencyRebuilt { dep });
-        self.queue
-            .enqueue(id, waits_for(graph, id), self.exec.plan.priorities[id.0]);
     }
 
     fn dep_record(&self, dep: UnitId) -> DepRecord {
         DepRecord {
-            unit: self.key(dep),
-            output: self.outputs.get(&dep).cloned().unwrap_or_default(),
+            unit: self.key(dep).to_owned(),
+            output: self.state[dep].output.clone().unwrap_or_default(),
         }
     }
 
     fn record_timing(&mut self, unit: UnitId, action: Action) {
-        let start = self.started_at.get(&unit).copied().unwrap_or(0);
+        let start = self.state[unit].started_at;
         let end = self.epoch.elapsed().as_millis() as u64;
         let metadata = match action {
-            Action::Relink => None,
-            _ => self.metadata_ms.get(&unit).map(|m| start + m),
+            Action::Compile => self.state[unit].metadata_ms.map(|m| start + m),
+            _ => None,
         };
         self.timings.push(JobTiming {
             unit,
@@ -537,27 +657,30 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        for &id in self.exec.graph.topological() {
-            if !self.actions.contains_key(&id) {
+        let graph = self.exec.cx.graph;
+        let mut fresh = 0;
+        for &id in graph.topological() {
+            let state = &self.state[id];
+            if !state.action.is_job() && state.status == Status::Done {
+                fresh += 1;
                 let verdict = self.verdict(id);
                 self.reporter.event(&BuildEvent::Fresh {
-                    unit: self.exec.infos[id.0].clone(),
+                    unit: self.exec.infos[id].clone(),
                     verdict,
                 });
             }
         }
         let wall = self.epoch.elapsed().as_millis() as u64;
-        let schedule = measure_schedule(self.exec.graph, &self.timings, wall, self.exec.jobs);
-        let (compiled, relinked) = self.counts;
-        let jobs = self.actions.len();
+        let schedule = measure_schedule(graph, &self.timings, wall, self.exec.jobs);
         Ok(BuildSummary {
             success: self.failed.is_empty(),
-            compiled,
-            relinked,
-            fresh: self.exec.graph.len().saturating_sub(jobs),
+            compiled: self.counts.compiled,
+            relinked: self.counts.relinked,
+            ran: self.counts.ran,
+            fresh,
             failed: self.failed,
             duration: self.exec.started.elapsed(),
-            profile: self.exec.profile,
+            profile: self.exec.profile.clone(),
             predicted: None,
             timings: self.timings,
             schedule,

@@ -11,5 +11,5 @@ mod worker;
 
 pub use coordinator::{Execution, execute};
 pub use worker::{
-    Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, RustcRunner, uplift_binary,
+    Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, RustcRunner, uplift, uplift_all,
 };

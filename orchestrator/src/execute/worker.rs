@@ -1,44 +1,61 @@
 //! The worker side: one job per call, on a rayon thread — a rustc run (with
-//! the package's files hashed before it and its sources summarized after)
-//! or a relink. Workers only send [`JobEvent`]s; they never print and never
-//! write the ledger.
+//! the package's files hashed before it and member sources summarized
+//! after), a relink, or a build-script run. Workers only send
+//! [`JobEvent`]s; they never print and never write the ledger.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::Sender;
 
+use crate::buildscript::{BuildOutput, RunDirs};
 use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
-use crate::graph::UnitId;
-use crate::ledger::{LinkRecipe, hash_file};
+use crate::graph::{Package, UnitId};
+use crate::ledger::{FileRecord, LinkRecipe, hash_file, hash_path, write_atomic};
 use crate::link;
-use crate::paths::relative_to;
+use crate::paths::{normalize, relative_to};
 use crate::rustc::{DepInfo, Invocation, Message, Outputs};
 
-/// One job: a rustc run, or a relink.
+/// One job: a rustc run, a relink, or a build-script run.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub unit: UnitId,
     pub kind: JobKind,
     pub outputs: Outputs,
     pub target_dir: PathBuf,
-    /// The unit's package directory: its files are hashed before rustc runs.
-    pub package_dir: PathBuf,
+    /// The workspace root: recorded paths inside it are relative to it.
+    pub root: PathBuf,
+    /// Files to hash before the job starts (a local package's directory),
+    /// so the ledger records what the job was given.
+    pub pre_hash: Option<PathBuf>,
+    /// Directories never hashed as package files (the target directory).
+    pub skip: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 pub enum JobKind {
     /// `record_link`: ask rustc for the link step, to relink later.
+    /// `summarize`: cache syntax summaries of the sources (members only).
     Compile {
         invocation: Invocation,
         record_link: bool,
+        summarize: bool,
     },
     Relink {
         recipe: LinkRecipe,
+    },
+    /// Run a build script; its results go to `dirs`.
+    Run {
+        invocation: Invocation,
+        dirs: RunDirs,
+        package: Box<Package>,
+        rustc_bootstrap: Option<String>,
+        /// Its package's sources never change (a registry package).
+        immutable: bool,
     },
 }
 
@@ -51,6 +68,7 @@ pub enum JobEvent {
         at: Duration,
         hash: String,
     },
+    /// A diagnostic or other output of rustc; `json` is rustc's whole message.
     Message {
         unit: UnitId,
         level: String,
@@ -62,20 +80,25 @@ pub enum JobEvent {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct JobOutput {
     pub duration: Duration,
-    /// Hash of the `.rmeta` for libraries, else of the final artifact.
+    /// Hash of the `.rmeta` for pipelined libraries, else of the main
+    /// artifact; for a build-script run, of what it printed and of `OUT_DIR`.
     pub output_hash: String,
     /// What rustc read (compiles only).
     pub dep_info: Option<DepInfo>,
-    /// Content hashes of the package's files, taken before rustc started
-    /// (workspace-relative paths).
+    /// Content hashes of the package's files, taken before the job started
+    /// (ledger paths).
     pub pre_hashes: HashMap<PathBuf, String>,
     /// Content hashes of dep-info files, taken after the run, only for files
     /// not modified since shortly before the job started (as rustc wrote them).
     pub file_hashes: HashMap<PathBuf, String>,
     pub link: Option<LinkRecipe>,
+    /// A build-script run: its parsed result and the inputs that decide
+    /// whether it reruns.
+    pub script: Option<BuildOutput>,
+    pub script_inputs: Vec<FileRecord>,
 }
 
 #[derive(Debug)]
@@ -89,10 +112,10 @@ pub trait Runner: Sync {
     fn run(&self, job: &Job, events: &Sender<JobEvent>);
 }
 
-/// Runs the real rustc and linker.
+/// Runs the real rustc, linker and build scripts.
 pub struct RustcRunner<'a> {
-    /// Summaries of the sources rustc read are cached after each compile, so
-    /// the next build can classify changes against them.
+    /// Summaries of the member sources rustc read are cached after each
+    /// compile, so the next build can classify changes against them.
     pub cache: &'a SyntaxCache,
 }
 
@@ -103,8 +126,32 @@ impl Runner for RustcRunner<'_> {
             JobKind::Compile {
                 invocation,
                 record_link,
-            } => run_rustc(job, invocation, *record_link, events, start, self.cache),
+                summarize,
+            } => run_rustc(
+                job,
+                invocation,
+                *record_link,
+                *summarize,
+                events,
+                start,
+                self.cache,
+            ),
             JobKind::Relink { recipe } => run_relink(job, recipe, start),
+            JobKind::Run {
+                invocation,
+                dirs,
+                package,
+                rustc_bootstrap,
+                immutable,
+            } => run_script(
+                job,
+                invocation,
+                dirs,
+                package,
+                rustc_bootstrap.as_deref(),
+                *immutable,
+                start,
+            ),
         };
         let result = result.map(Box::new).map_err(|message| JobFailure {
             duration: start.elapsed(),
@@ -121,16 +168,28 @@ fn run_rustc(
     job: &Job,
     invocation: &Invocation,
     record_link: bool,
+    summarize: bool,
     events: &Sender<JobEvent>,
     start: Instant,
     cache: &SyntaxCache,
 ) -> std::result::Result<JobOutput, String> {
-    let pre_hashes = hash_package(&job.package_dir, &invocation.cwd, cache);
-    let spawned_at = std::time::SystemTime::now();
+    let pre_hashes = match &job.pre_hash {
+        Some(dir) => hash_package(dir, &job.root, &job.skip, summarize.then_some(cache)),
+        None => HashMap::new(),
+    };
+    std::fs::create_dir_all(&job.outputs.out_dir)
+        .map_err(|e| format!("could not create `{}`: {e}", job.outputs.out_dir.display()))?;
+    let spawned_at = SystemTime::now();
     let mut command = invocation.command();
     if record_link {
-        link::clean(&job.outputs.main);
+        if let Some(exe) = job.outputs.executable() {
+            link::clean(exe);
+        }
         command.args(link::RECORD_FLAGS);
+    }
+    // rustc prefers an existing `.rlib` over a newer `.rmeta` (cargo deletes it).
+    if let Some(rmeta) = &job.outputs.rmeta {
+        let _ = std::fs::remove_file(rmeta.with_extension("rlib"));
     }
     let mut child = command
         .stdin(Stdio::null())
@@ -185,18 +244,23 @@ fn run_rustc(
         });
     }
     let dep_info = DepInfo::read(&job.outputs.dep_info).map_err(|e| e.to_string())?;
-    let identity = job.outputs.rmeta.as_ref().unwrap_or(&job.outputs.main);
+    let identity = &job.outputs.main;
     let output_hash =
         hash_file(identity).map_err(|e| format!("could not read `{}`: {e}", identity.display()))?;
     // A recipe that cannot be recorded only means this binary is recompiled
     // instead of relinked later.
-    let link = record_link
-        .then(|| link::record(&printed, &job.outputs.main, &job.target_dir).ok())
-        .flatten();
-    if let Some(uplift) = &job.outputs.uplift {
-        uplift_binary(&job.outputs.main, uplift).map_err(|e| e.to_string())?;
-    }
-    let file_hashes = hash_and_summarize(&invocation.cwd, &dep_info.files, cache, spawned_at);
+    let link = match (record_link, job.outputs.executable()) {
+        (true, Some(exe)) => link::record(&printed, exe, &job.target_dir).ok(),
+        _ => None,
+    };
+    uplift_all(&job.outputs)?;
+    let file_hashes = hash_and_summarize(
+        &invocation.cwd,
+        &dep_info.files,
+        summarize.then_some(cache),
+        spawned_at,
+        &job.target_dir,
+    );
     Ok(JobOutput {
         duration: start.elapsed(),
         output_hash,
@@ -204,13 +268,19 @@ fn run_rustc(
         pre_hashes,
         file_hashes,
         link,
+        ..JobOutput::default()
     })
 }
 
-/// Hash every file of a package before rustc reads it (skipping `target`,
-/// hidden directories and nested packages), so the ledger can record what
-/// rustc was given rather than what the file holds after the run.
-fn hash_package(package_dir: &Path, root: &Path, cache: &SyntaxCache) -> HashMap<PathBuf, String> {
+/// Hash every file of a package before a job reads it (skipping `target`,
+/// hidden directories, nested packages and `skip`), so the ledger can record
+/// what the job was given rather than what the file holds after it.
+fn hash_package(
+    package_dir: &Path,
+    root: &Path,
+    skip: &[PathBuf],
+    cache: Option<&SyntaxCache>,
+) -> HashMap<PathBuf, String> {
     let mut hashes = HashMap::new();
     let mut pending = vec![package_dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -224,10 +294,11 @@ fn hash_package(package_dir: &Path, root: &Path, cache: &SyntaxCache) -> HashMap
                 continue;
             };
             if kind.is_dir() {
-                let skip = name == "target"
+                let skipped = name == "target"
                     || name.to_string_lossy().starts_with('.')
-                    || path.join("Cargo.toml").is_file();
-                if !skip {
+                    || path.join("Cargo.toml").is_file()
+                    || skip.iter().any(|s| path.starts_with(s));
+                if !skipped {
                     pending.push(path);
                 }
             } else if kind.is_file()
@@ -236,7 +307,9 @@ fn hash_package(package_dir: &Path, root: &Path, cache: &SyntaxCache) -> HashMap
                 let hash = blake3::hash(&bytes).to_hex().to_string();
                 // Summarize the very bytes hashed: the next build classifies
                 // against exactly what is recorded.
-                summarize_source(&path, &hash, &bytes, cache);
+                if let Some(cache) = cache {
+                    summarize_source(&path, &hash, &bytes, cache);
+                }
                 hashes.insert(relative_to(&path, root), hash);
             }
         }
@@ -247,14 +320,16 @@ fn hash_package(package_dir: &Path, root: &Path, cache: &SyntaxCache) -> HashMap
 /// Hash every file rustc read and cache a syntax summary of each Rust
 /// source. A file modified since (about) the job's start may differ from what
 /// rustc read: it gets no hash, so its unit is rebuilt next time. The mtime
-/// only ever takes trust away.
+/// only ever takes trust away. Files under the target directory (build
+/// scripts' `OUT_DIR`) are exempt: only jobs that finished before this one
+/// started write them.
 fn hash_and_summarize(
     cwd: &Path,
     files: &[PathBuf],
-    cache: &SyntaxCache,
-    spawned_at: std::time::SystemTime,
+    cache: Option<&SyntaxCache>,
+    spawned_at: SystemTime,
+    target_dir: &Path,
 ) -> HashMap<PathBuf, String> {
-    let settled_before = spawned_at - Duration::from_secs(1);
     files
         .iter()
         .filter_map(|f| {
@@ -262,10 +337,18 @@ fn hash_and_summarize(
             let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
             let bytes = std::fs::read(&path).ok()?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            summarize_source(f, &hash, &bytes, cache);
-            (modified < settled_before).then(|| (f.clone(), hash))
+            if let Some(cache) = cache {
+                summarize_source(f, &hash, &bytes, cache);
+            }
+            let generated = normalize(&path).starts_with(target_dir);
+            (generated || settled(modified, spawned_at)).then(|| (f.clone(), hash))
         })
         .collect()
+}
+
+/// Not modified since a second before `spawned_at` (file times are coarse).
+fn settled(modified: SystemTime, spawned_at: SystemTime) -> bool {
+    modified < spawned_at - Duration::from_secs(1)
 }
 
 fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache) {
@@ -284,22 +367,156 @@ fn run_relink(
     link::relink(recipe, &job.target_dir)?;
     let output_hash = hash_file(&job.outputs.main)
         .map_err(|e| format!("could not read `{}`: {e}", job.outputs.main.display()))?;
-    if let Some(uplift) = &job.outputs.uplift {
-        uplift_binary(&job.outputs.main, uplift).map_err(|e| e.to_string())?;
-    }
+    uplift_all(&job.outputs)?;
     Ok(JobOutput {
         duration: start.elapsed(),
         output_hash,
-        dep_info: None,
-        pre_hashes: HashMap::new(),
-        file_hashes: HashMap::new(),
-        link: None,
+        ..JobOutput::default()
     })
 }
 
-/// Put a binary where the user expects it (`<target>/debug/<name>`),
+/// Run a build script as cargo does, and keep what it printed.
+fn run_script(
+    job: &Job,
+    invocation: &Invocation,
+    dirs: &RunDirs,
+    package: &Package,
+    rustc_bootstrap: Option<&str>,
+    immutable: bool,
+    start: Instant,
+) -> std::result::Result<JobOutput, String> {
+    let pre_hashes = match &job.pre_hash {
+        Some(dir) => hash_package(dir, &job.root, &job.skip, None),
+        None => HashMap::new(),
+    };
+    std::fs::create_dir_all(&dirs.out)
+        .map_err(|e| format!("could not create `{}`: {e}", dirs.out.display()))?;
+    let spawned_at = SystemTime::now();
+    let output = invocation
+        .command()
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run `{}`: {e}", invocation.program.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let failed = |why: String| {
+        format!(
+            "failed to run custom build command for `{}`\n\nCaused by:\n  {why}\n  --- stdout\n{}\n  --- stderr\n{}",
+            package.descr(),
+            indent(&stdout),
+            indent(&stderr)
+        )
+    };
+    if !output.status.success() {
+        let status = match output.status.code() {
+            Some(code) => format!("exit status: {code}"),
+            None => "killed by a signal".to_owned(),
+        };
+        return Err(failed(format!(
+            "process didn't exit successfully: `{}` ({status})",
+            invocation.program.display()
+        )));
+    }
+    let parsed = BuildOutput::parse(
+        &output.stdout,
+        package,
+        &dirs.out,
+        &dirs.out,
+        rustc_bootstrap,
+    )
+    .map_err(failed)?;
+    if !parsed.errors.is_empty() {
+        let errors: Vec<String> = parsed
+            .errors
+            .iter()
+            .map(|e| format!("error: {e}"))
+            .collect();
+        return Err(format!("{}\nbuild script logged errors", errors.join("\n")));
+    }
+    let write = |path: &Path, bytes: &[u8]| write_atomic(path, bytes).map_err(|e| e.to_string());
+    write(&dirs.stderr, &output.stderr)?;
+    write(&dirs.root_output, dirs.out.to_string_lossy().as_bytes())?;
+    write(&dirs.output, &output.stdout)?;
+    let script_inputs = script_inputs(job, &parsed, &pre_hashes, package, immutable, spawned_at);
+    let mut identity = blake3::Hasher::new();
+    identity.update(&output.stdout);
+    identity.update(&[0]);
+    identity.update(hash_path(&dirs.out).unwrap_or_default().as_bytes());
+    Ok(JobOutput {
+        duration: start.elapsed(),
+        output_hash: identity.finalize().to_hex().to_string(),
+        script: Some(parsed),
+        script_inputs,
+        pre_hashes,
+        ..JobOutput::default()
+    })
+}
+
+/// What decides whether a script reruns: its `rerun-if-changed` paths
+/// (relative to the package), or, without any `rerun-if` instruction, every
+/// file of its package (none for an immutable package).
+fn script_inputs(
+    job: &Job,
+    output: &BuildOutput,
+    pre_hashes: &HashMap<PathBuf, String>,
+    package: &Package,
+    immutable: bool,
+    spawned_at: SystemTime,
+) -> Vec<FileRecord> {
+    if output.rerun_if_changed.is_empty() {
+        if !output.rerun_if_env_changed.is_empty() || immutable {
+            return Vec::new();
+        }
+        let mut records: Vec<FileRecord> = pre_hashes
+            .iter()
+            .map(|(path, hash)| FileRecord {
+                path: path.clone(),
+                hash: hash.clone(),
+                dir: false,
+            })
+            .collect();
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+        return records;
+    }
+    output
+        .rerun_if_changed
+        .iter()
+        .map(|rel| {
+            let full = normalize(&package.root.join(rel));
+            let is_dir = full.is_dir();
+            let modified = std::fs::metadata(&full).and_then(|m| m.modified()).ok();
+            // Missing, or changed while the script ran: no hash, so it reruns.
+            let hash = modified
+                .filter(|m| settled(*m, spawned_at))
+                .and_then(|_| hash_path(&full))
+                .unwrap_or_default();
+            FileRecord {
+                path: relative_to(&full, &job.root),
+                hash,
+                dir: is_dir,
+            }
+        })
+        .collect()
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every user-facing copy of a unit's artifacts.
+pub fn uplift_all(outputs: &Outputs) -> std::result::Result<(), String> {
+    for (from, to) in &outputs.uplifts {
+        uplift(from, to).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Put an artifact where the user expects it (`<target>/debug/<name>`),
 /// replacing the old one atomically: hard link (or copy) to a temp name, rename.
-pub fn uplift_binary(from: &Path, to: &Path) -> Result<()> {
+pub fn uplift(from: &Path, to: &Path) -> Result<()> {
     let tmp = to.with_file_name(format!(
         ".{}.uplift-{}",
         to.file_name().and_then(|n| n.to_str()).unwrap_or("bin"),
@@ -311,6 +528,6 @@ pub fn uplift_binary(from: &Path, to: &Path) -> Result<()> {
         .and_then(|()| std::fs::rename(&tmp, to));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::io("write binary", to, e)
+        Error::io("write", to, e)
     })
 }

@@ -1,9 +1,11 @@
 //! Stage 5: the [`BuildPlan`] — for every unit what to do (fresh, record a
-//! cosmetic change, compile, relink) and why.
+//! cosmetic change, compile, relink, run its build script) and why.
 //!
 //! Owns: comparing the ledger with current content, classifying changed
-//! crates (via [`crate::classify`]), propagating signature changes to
-//! dependents, metadata debt, choosing relinks, and predicting durations.
+//! member crates (via [`crate::classify`]), propagating signature changes to
+//! dependents, metadata debt, choosing relinks, re-planning when a relink
+//! fails or a build script prints something new ([`Decisions::escalate`]),
+//! and predicting durations.
 //! Never: trusts an mtime, runs rustc, or writes anything.
 
 mod decide;
@@ -16,9 +18,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::classify::{ChangeClass, Classification};
-use crate::graph::UnitId;
+use crate::graph::{UnitId, UnitMap};
 
-pub use decide::{PlanInput, Touch, plan};
+pub use decide::{Decisions, Escalation, PlanInput, Touch, plan};
 pub use predict::{job_time, predict};
 
 /// What the build does with a unit.
@@ -33,16 +35,34 @@ pub enum Action {
     Compile,
     /// Re-run the binary's recorded link step with its dependencies' new rlibs.
     Relink,
+    /// Run the package's build script.
+    Run,
 }
 
 impl Action {
-    /// `"compile" | "relink" | "fresh"`, as `planned` JSON events say it.
+    /// `"compile" | "relink" | "run" | "fresh"`, as `planned` JSON events say it.
     pub fn planned(self) -> &'static str {
         match self {
             Action::Fresh | Action::Cosmetic => "fresh",
             Action::Compile => "compile",
             Action::Relink => "relink",
+            Action::Run => "run",
         }
+    }
+
+    /// `"compiled" | "relinked" | "ran"`, as `crate-finished` says it.
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Fresh | Action::Cosmetic => "fresh",
+            Action::Compile => "compiled",
+            Action::Relink => "relinked",
+            Action::Run => "ran",
+        }
+    }
+
+    /// Whether a worker runs a job for it.
+    pub fn is_job(self) -> bool {
+        matches!(self, Action::Compile | Action::Relink | Action::Run)
     }
 }
 
@@ -93,12 +113,36 @@ pub enum Reason {
     OutputMissing {
         path: PathBuf,
     },
-    /// Its own sources changed; the classifier says how.
+    /// A member's own sources changed; the classifier says how.
     Edited(Classification),
+    /// A file of a unit that is never classified (a dependency outside the
+    /// workspace, a proc-macro, a build script) changed.
+    SourceChanged {
+        file: PathBuf,
+    },
     /// `--touch`: a simulated change.
     Touched {
         what: String,
         class: ChangeClass,
+    },
+    /// A build script's `rerun-if-changed` path (or, without any, a file of
+    /// its package) changed.
+    ScriptInputChanged {
+        path: PathBuf,
+    },
+    /// A `rerun-if-env-changed` variable changed.
+    ScriptEnvChanged {
+        name: String,
+        old: Option<String>,
+        new: Option<String>,
+    },
+    /// The build script was rebuilt, or a dependency's script output changed.
+    ScriptRebuilt {
+        dep: String,
+    },
+    /// The package's build script printed something new or changed `OUT_DIR`.
+    ScriptOutputChanged {
+        package: String,
     },
     /// A dependency's interface may have changed.
     DependencySignature {
@@ -137,11 +181,16 @@ impl Reason {
             | Reason::ToolchainChanged
             | Reason::SpecChanged
             | Reason::EnvChanged { .. }
-            | Reason::OutputMissing { .. } => Change::Signature,
+            | Reason::OutputMissing { .. }
+            | Reason::SourceChanged { .. }
+            | Reason::ScriptInputChanged { .. }
+            | Reason::ScriptEnvChanged { .. } => Change::Signature,
             Reason::DependencySignature { .. }
             | Reason::DependencyChanged { .. }
             | Reason::DependencyRebuilt { .. }
             | Reason::MetadataDebt { .. }
+            | Reason::ScriptRebuilt { .. }
+            | Reason::ScriptOutputChanged { .. }
             | Reason::Relink { .. } => Change::Dependency,
         }
     }
@@ -175,7 +224,24 @@ impl fmt::Display for Reason {
                 }
                 Ok(())
             }
+            Reason::SourceChanged { file } => {
+                write!(f, "signature — `{}` changed", file.display())
+            }
             Reason::Touched { what, class } => write!(f, "{class} — touched {what} (--touch)"),
+            Reason::ScriptInputChanged { path } => {
+                write!(f, "runs — `{}` changed", path.display())
+            }
+            Reason::ScriptEnvChanged { name, old, new } => write!(
+                f,
+                "runs — env `{name}` changed: {} → {}",
+                show(old),
+                show(new)
+            ),
+            Reason::ScriptRebuilt { dep } => write!(f, "runs — {dep} was rebuilt"),
+            Reason::ScriptOutputChanged { package } => write!(
+                f,
+                "compiled — the build script of {package} printed something new"
+            ),
             Reason::DependencySignature { dep, cause } => {
                 write!(f, "compiled — depends on {dep}, whose {cause}")
             }
@@ -202,7 +268,7 @@ impl fmt::Display for Reason {
 pub struct UnitPlan {
     pub action: Action,
     pub reason: Reason,
-    /// Stage jobs, in order: `front-end`, `codegen`, `link`, `relink`.
+    /// Stage jobs, in order: `front-end`, `codegen`, `link`, `relink`, `run`.
     pub stages: Vec<&'static str>,
     /// Predicted wall-clock duration of this unit's jobs.
     pub predicted_ms: u64,
@@ -215,32 +281,45 @@ pub struct UnitPlan {
 
 #[derive(Debug)]
 pub struct BuildPlan {
-    pub units: Vec<UnitPlan>,
-    /// Hashes taken while planning, by workspace-relative path: the content
-    /// rustc is about to read, recorded if the compile succeeds.
+    pub units: UnitMap<UnitPlan>,
+    /// Hashes taken while planning, by ledger path: the content rustc is
+    /// about to read, recorded if the compile succeeds.
     pub known_hashes: HashMap<PathBuf, String>,
     /// Predicted wall time of the whole build on the `-j` workers.
     pub predicted_ms: u64,
     /// Per unit: the longest predicted path from its job's start to the end
     /// of the build; ready jobs run in this order.
-    pub priorities: Vec<u64>,
+    pub priorities: UnitMap<u64>,
+    /// The decisions behind the actions, for re-planning during the build.
+    pub decisions: Decisions,
 }
 
 impl BuildPlan {
     pub fn unit(&self, id: UnitId) -> &UnitPlan {
-        &self.units[id.0]
+        &self.units[id]
     }
 
     pub fn action(&self, id: UnitId) -> Action {
-        self.units[id.0].action
+        self.units[id].action
     }
 
-    /// Units that run a job (compile or relink).
+    /// Units that run a job (compile, relink or run).
     pub fn jobs(&self) -> impl Iterator<Item = UnitId> + '_ {
         self.units
             .iter()
-            .enumerate()
-            .filter(|(_, u)| matches!(u.action, Action::Compile | Action::Relink))
-            .map(|(i, _)| UnitId(i))
+            .filter(|(_, u)| u.action.is_job())
+            .map(|(id, _)| id)
+    }
+}
+
+/// Stage names of an action, for `--dry-run` and `planned` events.
+pub fn stages(action: Action, kind: crate::graph::UnitKind) -> Vec<&'static str> {
+    use crate::graph::UnitKind;
+    match (action, kind) {
+        (Action::Compile, UnitKind::Lib) => vec!["front-end", "codegen"],
+        (Action::Compile, _) => vec!["front-end", "codegen", "link"],
+        (Action::Relink, _) => vec!["relink"],
+        (Action::Run, _) => vec!["run"],
+        _ => Vec::new(),
     }
 }

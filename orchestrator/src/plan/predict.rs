@@ -6,8 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::{Action, BuildPlan};
-use crate::graph::{CrateGraph, UnitId};
-use crate::manifest::TargetKind;
+use crate::graph::{CrateGraph, UnitId, UnitMap};
 use crate::queue::{Artifact, DependencyQueue};
 use crate::schedule::{Durations, JobTime, longest_paths, waits_for};
 
@@ -20,23 +19,23 @@ enum Event {
 /// The job a unit's action runs, with its expected duration.
 pub fn job_time(
     action: Action,
-    kind: TargetKind,
+    pipelined: bool,
     durations: &Durations,
     id: UnitId,
 ) -> Option<JobTime> {
-    let compile = durations.compile[id.0];
+    let compile = durations.compile[id];
     match action {
-        Action::Compile => Some(JobTime {
+        Action::Compile | Action::Run => Some(JobTime {
             total: compile,
-            metadata: if kind == TargetKind::Lib {
-                durations.metadata[id.0].min(compile)
+            metadata: if pipelined {
+                durations.metadata[id].min(compile)
             } else {
                 compile
             },
         }),
         Action::Relink => Some(JobTime {
-            total: durations.relink[id.0],
-            metadata: durations.relink[id.0],
+            total: durations.relink[id],
+            metadata: durations.relink[id],
         }),
         Action::Fresh | Action::Cosmetic => None,
     }
@@ -45,16 +44,14 @@ pub fn job_time(
 /// Fill in priorities (longest remaining path), `predicted_ms` per unit and
 /// for the whole plan.
 pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, jobs: usize) {
-    let times: Vec<Option<JobTime>> = graph
-        .units()
-        .iter()
-        .map(|u| job_time(plan.units[u.id.0].action, u.kind, durations, u.id))
-        .collect();
+    let times: UnitMap<Option<JobTime>> = UnitMap::from_fn(graph, |u| {
+        job_time(plan.units[u.id].action, u.emits_metadata(), durations, u.id)
+    });
     plan.priorities = longest_paths(graph, &times);
     let mut queue = DependencyQueue::default();
     for &id in graph.topological() {
-        match times[id.0] {
-            Some(_) => queue.enqueue(id, waits_for(graph, id), plan.priorities[id.0]),
+        match times[id] {
+            Some(_) => queue.enqueue(id, waits_for(graph, id), plan.priorities[id]),
             None => queue.finish(id, Artifact::Link),
         }
     }
@@ -63,10 +60,10 @@ pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, 
     loop {
         while free > 0 {
             let Some(id) = queue.pop() else { break };
-            let Some(time) = times[id.0] else { continue };
+            let Some(time) = times[id] else { continue };
             free -= 1;
-            plan.units[id.0].predicted_ms = time.total;
-            plan.units[id.0].predicted_start_ms = now;
+            plan.units[id].predicted_ms = time.total;
+            plan.units[id].predicted_start_ms = now;
             events.push(Reverse((now + time.metadata, Event::Metadata(id))));
             events.push(Reverse((now + time.total, Event::Done(id))));
         }
@@ -88,51 +85,57 @@ pub fn predict(plan: &mut BuildPlan, graph: &CrateGraph, durations: &Durations, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Reason, UnitPlan};
-    use std::collections::HashMap;
+    use crate::cargo::synthetic::{Crate, answer};
+    use crate::plan::{Decisions, Reason, UnitPlan};
+
+    fn krate(name: &str, kind: &'static str, deps: &[usize]) -> Crate {
+        Crate {
+            name: name.into(),
+            kind,
+            deps: deps.to_vec(),
+        }
+    }
 
     #[test]
     fn longest_path_first_and_makespan_on_two_workers() {
-        // chain: a → b → bin, plus an independent short lib c; all compile.
-        let ws = crate::manifest::load_from(&fixture("chain")).unwrap();
-        let graph = CrateGraph::build(&ws).unwrap();
-        let n = graph.len();
+        // chain: a → b → c → top, plus an independent short lib; all compile.
+        let crates = [
+            krate("level_a", "lib", &[]),
+            krate("level_b", "lib", &[0]),
+            krate("level_c", "lib", &[1]),
+            krate("top", "bin", &[2]),
+        ];
+        let graph = CrateGraph::build(&answer(std::path::Path::new("/w"), &crates), &|_| {
+            Ok(Vec::new())
+        })
+        .unwrap();
         let durations = Durations {
-            compile: vec![100; n],
-            metadata: vec![40; n],
-            relink: vec![10; n],
-            measured: vec![true; n],
+            compile: UnitMap::filled(&graph, 100),
+            metadata: UnitMap::filled(&graph, 40),
+            relink: UnitMap::filled(&graph, 10),
+            measured: UnitMap::filled(&graph, true),
         };
         let mut plan = BuildPlan {
-            units: (0..n)
-                .map(|_| UnitPlan {
-                    action: Action::Compile,
-                    reason: Reason::NeverBuilt,
-                    stages: Vec::new(),
-                    predicted_ms: 0,
-                    predicted_start_ms: 0,
-                    absorbs: Vec::new(),
-                })
-                .collect(),
-            known_hashes: HashMap::new(),
+            units: UnitMap::from_fn(&graph, |_| UnitPlan {
+                action: Action::Compile,
+                reason: Reason::NeverBuilt,
+                stages: Vec::new(),
+                predicted_ms: 0,
+                predicted_start_ms: 0,
+                absorbs: Vec::new(),
+            }),
+            known_hashes: Default::default(),
             predicted_ms: 0,
-            priorities: Vec::new(),
+            priorities: UnitMap::filled(&graph, 0),
+            decisions: Decisions::empty(&graph),
         };
         // Three workers: level_a → level_b → level_c start 40 apart on each
         // other's metadata; `top` waits for every rlib (level_c's at 180).
         predict(&mut plan, &graph, &durations, 3);
         assert_eq!(plan.predicted_ms, 280);
-        // Two workers: level_c waits for level_a's worker (free at 100).
-        predict(&mut plan, &graph, &durations, 2);
-        assert_eq!(plan.predicted_ms, 300);
+        predict(&mut plan, &graph, &durations, 1);
+        assert_eq!(plan.predicted_ms, 400);
         let first = graph.topological()[0];
-        assert!(plan.priorities[first.0] >= plan.priorities.iter().copied().max().unwrap());
-    }
-
-    fn fixture(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures")
-            .join(name)
-            .join("Cargo.toml")
+        assert!(plan.priorities[first] >= plan.priorities.values().copied().max().unwrap());
     }
 }

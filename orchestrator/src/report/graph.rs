@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use crate::events::UnitInfo;
-use crate::graph::{CrateGraph, UnitId};
+use crate::graph::{CrateGraph, UnitId, UnitMap};
 use crate::plan::{Action, BuildPlan, Reason};
 
 fn mark(plan: &BuildPlan, id: UnitId) -> (&'static str, String) {
@@ -15,6 +15,7 @@ fn mark(plan: &BuildPlan, id: UnitId) -> (&'static str, String) {
         Action::Cosmetic => "cosmetic",
         Action::Compile => "compile",
         Action::Relink => "relink",
+        Action::Run => "run",
     };
     let why = match &unit.reason {
         Reason::Unchanged => String::new(),
@@ -25,7 +26,7 @@ fn mark(plan: &BuildPlan, id: UnitId) -> (&'static str, String) {
 
 /// A tree per top-level crate (one nothing depends on), dependencies below
 /// it, as `cargo tree` draws them; a crate shown before is marked `(*)`.
-pub fn text(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String {
+pub fn text(graph: &CrateGraph, infos: &UnitMap<UnitInfo>, plan: &BuildPlan) -> String {
     let mut out = String::new();
     let mut shown = HashSet::new();
     let roots = graph
@@ -36,7 +37,7 @@ pub fn text(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String 
     for &root in roots {
         node(&mut out, graph, infos, plan, root, "", "", &mut shown);
     }
-    let counts = |a: Action| plan.units.iter().filter(|u| u.action == a).count();
+    let counts = |a: Action| plan.units.values().filter(|u| u.action == a).count();
     let _ = writeln!(
         out,
         "\n{} crates: {} to compile, {} to relink, {} cosmetic, {} fresh",
@@ -53,7 +54,7 @@ pub fn text(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String 
 fn node(
     out: &mut String,
     graph: &CrateGraph,
-    infos: &[UnitInfo],
+    infos: &UnitMap<UnitInfo>,
     plan: &BuildPlan,
     id: UnitId,
     prefix: &str,
@@ -62,7 +63,7 @@ fn node(
 ) {
     let (action, why) = mark(plan, id);
     let repeated = !shown.insert(id);
-    let _ = write!(out, "{prefix}{} [{action}]", infos[id.0].label());
+    let _ = write!(out, "{prefix}{} [{action}]", infos[id].label());
     if repeated {
         out.push_str(" (*)\n");
         return;
@@ -93,7 +94,7 @@ fn node(
 }
 
 /// Graphviz: an edge `a -> b` means `a` depends on `b`; colour = action.
-pub fn dot(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String {
+pub fn dot(graph: &CrateGraph, infos: &UnitMap<UnitInfo>, plan: &BuildPlan) -> String {
     let mut out = String::from(
         "digraph workspace {\n  rankdir=BT;\n  node [shape=box, style=\"rounded,filled\", fontname=\"sans-serif\"];\n",
     );
@@ -108,8 +109,8 @@ pub fn dot(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String {
         let _ = writeln!(
             out,
             "  \"{}\" [label=\"{}\\n{action}\", fillcolor=\"{color}\", tooltip=\"{}\"];",
-            infos[id.0].label(),
-            infos[id.0].label(),
+            infos[id].label(),
+            infos[id].label(),
             why.replace('"', "'")
         );
     }
@@ -118,8 +119,8 @@ pub fn dot(graph: &CrateGraph, infos: &[UnitInfo], plan: &BuildPlan) -> String {
             let _ = writeln!(
                 out,
                 "  \"{}\" -> \"{}\";",
-                infos[unit.id.0].label(),
-                infos[dep.unit.0].label()
+                infos[unit.id].label(),
+                infos[dep.unit].label()
             );
         }
     }

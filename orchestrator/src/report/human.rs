@@ -9,6 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Reporter, Verbosity};
 use crate::error::Error;
 use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo};
+use crate::graph::{UnitId, UnitKind};
 use crate::plan::{Action, Change};
 
 pub struct Human {
@@ -17,17 +18,17 @@ pub struct Human {
     explain: bool,
     color: bool,
     bars: Option<Bars>,
-    warnings: HashMap<String, usize>,
+    warnings: HashMap<UnitId, usize>,
 }
 
 /// One overall bar plus one line per running job.
 struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
-    jobs: HashMap<String, ProgressBar>,
+    jobs: HashMap<UnitId, ProgressBar>,
     /// Recorded durations of the jobs not finished yet, when all are known.
     remaining: Option<Duration>,
-    estimates: HashMap<String, Duration>,
+    estimates: HashMap<UnitId, Duration>,
     parallelism: u32,
 }
 
@@ -119,18 +120,18 @@ impl Bars {
         bar.set_prefix("Compiling");
         bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.jobs.insert(unit.label(), bar);
+        self.jobs.insert(unit.id, bar);
         if let Some(estimate) = estimate {
-            self.estimates.insert(unit.label(), estimate);
+            self.estimates.insert(unit.id, estimate);
         }
     }
 
     fn job_ended(&mut self, unit: &UnitInfo) {
-        if let Some(bar) = self.jobs.remove(&unit.label()) {
+        if let Some(bar) = self.jobs.remove(&unit.id) {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }
-        if let (Some(left), Some(done)) = (self.remaining, self.estimates.remove(&unit.label())) {
+        if let (Some(left), Some(done)) = (self.remaining, self.estimates.remove(&unit.id)) {
             self.remaining = Some(left.saturating_sub(done));
         }
         self.overall.inc(1);
@@ -194,6 +195,7 @@ impl Reporter for Human {
                     let verb = match action {
                         Action::Compile => "Compile",
                         Action::Relink => "Relink",
+                        Action::Run => "Run",
                         Action::Fresh | Action::Cosmetic => "Fresh",
                     };
                     self.status(verb, Style::new().cyan(), &rest);
@@ -216,11 +218,7 @@ impl Reporter for Human {
             }
             BuildEvent::Warning { unit, message } => {
                 // A failed relink: its line goes; the compile that follows gets its own.
-                if let Some(bar) = self
-                    .bars
-                    .as_mut()
-                    .and_then(|b| b.jobs.remove(&unit.label()))
-                {
+                if let Some(bar) = self.bars.as_mut().and_then(|b| b.jobs.remove(&unit.id)) {
                     bar.finish_and_clear();
                 }
                 let label = self.style(Style::new().yellow().bold()).apply_to("warning");
@@ -233,10 +231,10 @@ impl Reporter for Human {
                 command,
                 estimate,
             } => {
-                let verb = if *action == Action::Relink {
-                    "Relinking"
-                } else {
-                    "Compiling"
+                let verb = match action {
+                    Action::Relink => "Relinking",
+                    Action::Run => "Running",
+                    _ => "Compiling",
                 };
                 self.status(verb, Style::new().green(), &describe(unit));
                 if self.verbosity == Verbosity::Verbose {
@@ -251,7 +249,7 @@ impl Reporter for Human {
                 stage,
                 elapsed,
             } => {
-                if let Some(bar) = self.bars.as_ref().and_then(|b| b.jobs.get(&unit.label())) {
+                if let Some(bar) = self.bars.as_ref().and_then(|b| b.jobs.get(&unit.id)) {
                     bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
                 } else if self.verbosity == Verbosity::Verbose {
                     let rest = format!("{} metadata ready after {}", unit.label(), secs(*elapsed));
@@ -270,7 +268,7 @@ impl Reporter for Human {
                     if self.verbosity == Verbosity::Quiet {
                         return;
                     }
-                    *self.warnings.entry(unit.label()).or_default() += 1;
+                    *self.warnings.entry(unit.id).or_default() += 1;
                 }
                 self.raw(rendered);
             }
@@ -289,7 +287,7 @@ impl Reporter for Human {
                     "Compiled"
                 };
                 let mut rest = format!("{} in {}", unit.label(), secs(*duration));
-                if let Some(n) = self.warnings.get(&unit.label()) {
+                if let Some(n) = self.warnings.get(&unit.id) {
                     rest.push_str(&format!(" ({n} warning{})", if *n == 1 { "" } else { "s" }));
                 }
                 self.status(verb, Style::new().green(), &rest);
@@ -333,8 +331,12 @@ impl Human {
         if !summary.success {
             return; // the error line follows from the CLI
         }
+        let scripts = match summary.ran {
+            0 => String::new(),
+            n => format!(", {n} build script{} run", if n == 1 { "" } else { "s" }),
+        };
         let mut rest = format!(
-            "{} in {}: {} compiled, {} relinked, {} fresh",
+            "{} in {}: {} compiled, {} relinked{scripts}, {} fresh",
             summary.profile.description(),
             secs(summary.duration),
             summary.compiled,
@@ -358,12 +360,22 @@ impl Human {
 }
 
 fn describe(unit: &UnitInfo) -> String {
-    format!(
-        "{} v{} ({})",
-        unit.crate_name,
-        unit.version,
-        unit.kind.as_str()
-    )
+    match unit.kind {
+        UnitKind::BuildScript | UnitKind::RunBuildScript => {
+            format!(
+                "{} v{} ({})",
+                unit.package,
+                unit.version,
+                unit.kind.as_str()
+            )
+        }
+        _ => format!(
+            "{} v{} ({})",
+            unit.crate_name,
+            unit.version,
+            unit.kind.as_str()
+        ),
+    }
 }
 
 fn secs(d: Duration) -> String {

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use super::Reporter;
 use crate::error::Error;
 use crate::events::{BuildEvent, UnitInfo};
-use crate::plan::Action;
 
 pub struct Json<W: Write> {
     out: W,
@@ -36,6 +35,7 @@ fn unit_fields(reason: &str, unit: &UnitInfo) -> serde_json::Map<String, Value> 
     map.insert("reason".into(), reason.into());
     map.insert("crate".into(), unit.crate_name.clone().into());
     map.insert("package".into(), unit.package.clone().into());
+    map.insert("version".into(), unit.version.clone().into());
     map.insert("kind".into(), unit.kind.as_str().into());
     map
 }
@@ -70,7 +70,7 @@ impl<W: Write> Reporter for Json<W> {
                 "crates": units,
                 "to_compile": to_compile,
                 "jobs": jobs,
-                "profile": profile.name(),
+                "profile": profile.name,
                 "estimate_ms": estimate.map(ms),
             }),
             BuildEvent::Planned {
@@ -129,7 +129,7 @@ impl<W: Write> Reporter for Json<W> {
             } => with(
                 unit_fields("crate-finished", unit),
                 json!({
-                    "action": if *action == Action::Relink { "relinked" } else { "compiled" },
+                    "action": action.done(),
                     "duration_ms": ms(*duration),
                     "change": verdict.change.as_str(),
                     "explain": verdict.explain,
@@ -151,6 +151,7 @@ impl<W: Write> Reporter for Json<W> {
                 "success": summary.success,
                 "compiled": summary.compiled,
                 "relinked": summary.relinked,
+                "ran": summary.ran,
                 "fresh": summary.fresh,
                 "predicted_ms": summary.predicted.map(ms),
                 "failed": summary.failed,

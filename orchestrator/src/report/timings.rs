@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::events::{BuildSummary, JobTiming, UnitInfo};
-use crate::graph::UnitId;
+use crate::graph::{UnitId, UnitMap};
 use crate::plan::{Action, BuildPlan, Reason};
 
 const ROW: u64 = 22;
@@ -17,7 +17,7 @@ const CHART_WIDTH: u64 = 900;
 /// Everything the report shows.
 pub struct TimingsInput<'a> {
     pub title: &'a str,
-    pub infos: &'a [UnitInfo],
+    pub infos: &'a UnitMap<UnitInfo>,
     pub plan: &'a BuildPlan,
     pub summary: &'a BuildSummary,
     pub jobs: usize,
@@ -70,7 +70,7 @@ pub fn render(input: &TimingsInput<'_>) -> String {
     axis(&mut html, end, scale, height);
     for (i, t) in rows.iter().enumerate() {
         let y = 24 + i as u64 * per_row;
-        let info = &input.infos[t.unit.0];
+        let info = &input.infos[t.unit];
         let on_path = critical.contains(&t.unit);
         let class = if on_path { "label critical" } else { "label" };
         let _ = write!(
@@ -118,7 +118,7 @@ fn segments(t: &JobTiming, info: &UnitInfo) -> Vec<(u64, u64, &'static str)> {
     match (t.action, t.metadata_ms) {
         (Action::Relink, _) => vec![(t.start_ms, t.end_ms, "relink")],
         (_, Some(m)) => vec![(t.start_ms, m, "front-end"), (m, t.end_ms, "codegen")],
-        _ if info.kind == crate::manifest::TargetKind::Lib => {
+        _ if info.kind == crate::graph::UnitKind::Lib => {
             vec![(t.start_ms, t.end_ms, "front-end")]
         }
         _ => vec![(t.start_ms, t.end_ms, "link")],
@@ -132,7 +132,7 @@ fn summary_block(html: &mut String, input: &TimingsInput<'_>, end: u64) {
         "<table class=\"summary\"><tr><th>Profile</th><td>{}</td></tr>\
          <tr><th>Jobs</th><td>{} compiled, {} relinked, {} fresh, on {} workers</td></tr>\
          <tr><th>Wall time</th><td>{:.2}s (jobs: {:.2}s)</td></tr>",
-        s.profile.name(),
+        s.profile.name,
         s.compiled,
         s.relinked,
         s.fresh,
@@ -257,8 +257,7 @@ fn table(html: &mut String, input: &TimingsInput<'_>, critical: &[UnitId]) {
         html.push_str("<th>predicted</th>");
     }
     html.push_str("<th>why</th></tr>");
-    for (i, info) in input.infos.iter().enumerate() {
-        let id = UnitId(i);
+    for (id, info) in input.infos.iter() {
         let unit = input.plan.unit(id);
         let timing = input.summary.timings.iter().find(|t| t.unit == id);
         let ms = |v: Option<u64>| {
