@@ -71,7 +71,7 @@ fn toolchain() -> Toolchain {
 }
 
 fn graph(answer: &CargoAnswer) -> CrateGraph {
-    CrateGraph::build(answer, &|_| Ok(Vec::new())).expect("a valid graph")
+    CrateGraph::build(answer).expect("a valid graph")
 }
 
 #[divan::bench(args = [1_000, 10_000], sample_count = 5)]

@@ -75,6 +75,12 @@ struct WorkspaceArgs {
     /// Build every binary
     #[arg(long)]
     bins: bool,
+    /// Build only the named example (repeatable)
+    #[arg(long, value_name = "NAME")]
+    example: Vec<String>,
+    /// Build every example
+    #[arg(long)]
+    examples: bool,
     /// Space- or comma-separated features to activate
     #[arg(short = 'F', long, value_name = "FEATURES")]
     features: Vec<String>,
@@ -132,6 +138,9 @@ impl WorkspaceArgs {
         for b in &self.bin {
             pair("--bin", b);
         }
+        for e in &self.example {
+            pair("--example", e);
+        }
         for f in &self.features {
             pair("--features", f);
         }
@@ -146,6 +155,7 @@ impl WorkspaceArgs {
             (self.workspace, "--workspace"),
             (self.lib, "--lib"),
             (self.bins, "--bins"),
+            (self.examples, "--examples"),
             (self.all_features, "--all-features"),
             (self.no_default_features, "--no-default-features"),
             (self.locked, "--locked"),
@@ -172,9 +182,10 @@ struct BuildArgs {
     /// Print only errors
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
-    /// Also print fresh crates and the rustc command lines
-    #[arg(short, long)]
-    verbose: bool,
+    /// Also print fresh crates and the command lines (`-vv`: with the
+    /// environment orchestrator sets for them)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Output format: human-readable, or one JSON object per line on stdout
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
@@ -276,12 +287,14 @@ fn build(args: BuildArgs) -> i32 {
     };
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
-        (_, true) => Verbosity::Verbose,
-        _ => Verbosity::Normal,
+        (_, 0) => Verbosity::Normal,
+        (_, 1) => Verbosity::Verbose,
+        _ => Verbosity::VeryVerbose,
     };
     let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
     let options = options(&args.workspace, color, args.touch).map(|o| BuildOptions {
         jobs: args.jobs.map(|j| j as usize),
+        extra_verbose: verbosity == Verbosity::VeryVerbose,
         dry_run: args.dry_run,
         explain: args.explain,
         relink: !args.no_relink,

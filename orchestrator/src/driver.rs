@@ -58,6 +58,8 @@ pub struct BuildOptions {
     pub relink: bool,
     /// Write the HTML timings report.
     pub timings: bool,
+    /// `-vv`: show dependencies' warnings, as cargo does.
+    pub extra_verbose: bool,
 }
 
 impl BuildOptions {
@@ -79,6 +81,7 @@ impl BuildOptions {
             explain: false,
             relink: true,
             timings: false,
+            extra_verbose: false,
         }
     }
 }
@@ -115,7 +118,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn invocation_context(&self, color: bool) -> InvocationContext<'_> {
+    pub fn invocation_context(&self, color: bool, extra_verbose: bool) -> InvocationContext<'_> {
         InvocationContext {
             graph: &self.graph,
             specs: &self.specs,
@@ -130,6 +133,7 @@ impl Session {
             config_env: &self.config_env,
             jobs: self.jobs,
             cfgs: &self.cfgs,
+            extra_verbose,
         }
     }
 }
@@ -188,8 +192,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
         })?),
         false => None,
     };
-    let ws_manifest = answer.workspace_root.join("Cargo.toml");
-    let graph = CrateGraph::build(&answer, &|m: &Path| manifest::lint_flags(m, &ws_manifest))?;
+    let graph = CrateGraph::build(&answer)?;
     let platforms: Vec<Option<&str>> = {
         let mut p: Vec<Option<&str>> = graph
             .units()
@@ -340,6 +343,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
         config_env: &config_env,
         jobs,
         cfgs: &cfgs,
+        extra_verbose: opts.extra_verbose,
     };
     let compiler_env: UnitMap<BTreeMap<String, String>> =
         UnitMap::from_fn(&graph, |u| match u.kind {
@@ -465,7 +469,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         }
     }
     let record_links = UnitMap::from_fn(&s.graph, |u| {
-        opts.relink && u.kind == UnitKind::Bin && !s.optimizing[u.id]
+        opts.relink && u.kind.is_executable() && !s.optimizing[u.id]
     });
     let Session {
         ledger, scripts, ..
@@ -473,7 +477,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     let mut ledger = std::mem::take(ledger);
     let scripts = std::mem::take(scripts);
     let s = &session;
-    let cx = s.invocation_context(opts.color);
+    let cx = s.invocation_context(opts.color, opts.extra_verbose);
     let result = execute::execute(
         Execution {
             cx: &cx,

@@ -105,6 +105,8 @@ pub enum BuildEvent {
         action: Action,
         stage: Stage,
         command: String,
+        /// `KEY=value ...`: what orchestrator sets in the command's environment.
+        env: String,
         estimate: Option<Duration>,
     },
     StageChanged {

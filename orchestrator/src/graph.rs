@@ -152,7 +152,7 @@ pub struct Package {
     pub declared_features: Vec<String>,
     /// `(kinds, name)` of every target, for build-script link-argument checks.
     pub targets: Vec<(Vec<String>, String)>,
-    /// `[lints]` as rustc flags (local packages only).
+    /// `[lints]` as rustc flags (passed for local packages, and for others at `-vv`).
     pub lint_flags: Vec<String>,
     /// Selected on the command line (or by default): `CARGO_PRIMARY_PACKAGE`.
     pub primary: bool,
@@ -184,6 +184,8 @@ pub enum UnitKind {
     Lib,
     ProcMacro,
     Bin,
+    /// An example program (`--example`, `--examples`).
+    Example,
     /// Compiling a package's build script.
     BuildScript,
     /// Running it.
@@ -196,6 +198,7 @@ impl UnitKind {
             UnitKind::Lib => "lib",
             UnitKind::ProcMacro => "proc-macro",
             UnitKind::Bin => "bin",
+            UnitKind::Example => "example",
             UnitKind::BuildScript => "build-script",
             UnitKind::RunBuildScript => "build-script-run",
         }
@@ -206,12 +209,9 @@ impl UnitKind {
         self != UnitKind::RunBuildScript
     }
 
-    /// Compiled by rustc and linked into an executable or shared object.
-    pub fn links(self) -> bool {
-        matches!(
-            self,
-            UnitKind::Bin | UnitKind::ProcMacro | UnitKind::BuildScript
-        )
+    /// An executable for the user (a binary or an example): relinkable.
+    pub fn is_executable(self) -> bool {
+        matches!(self, UnitKind::Bin | UnitKind::Example)
     }
 }
 
@@ -359,12 +359,8 @@ pub struct CrateGraph {
 }
 
 impl CrateGraph {
-    /// Build the graph from cargo's answer. `lints` gives the `[lints]`
-    /// flags of a local package from its manifest.
-    pub fn build(
-        answer: &CargoAnswer,
-        lints: &dyn Fn(&Path) -> Result<Vec<String>>,
-    ) -> Result<CrateGraph> {
+    /// Build the graph from cargo's answer.
+    pub fn build(answer: &CargoAnswer) -> Result<CrateGraph> {
         let roots: BTreeSet<usize> = answer.graph.roots.iter().copied().collect();
         let root_pkgs: BTreeSet<&str> = roots
             .iter()
@@ -375,7 +371,7 @@ impl CrateGraph {
         let mut pkg_index: HashMap<&str, PkgId> = HashMap::new();
         for (id, meta) in &answer.packages {
             let member = answer.members.contains(id);
-            let package = package(answer, meta, member, root_pkgs.contains(id.as_str()), lints)?;
+            let package = package(answer, meta, member, root_pkgs.contains(id.as_str()))?;
             pkg_index.insert(id.as_str(), PkgId(packages.len()));
             packages.push(package);
         }
@@ -549,7 +545,6 @@ fn package(
     meta: &MetaPackage,
     member: bool,
     primary: bool,
-    lints: &dyn Fn(&Path) -> Result<Vec<String>>,
 ) -> Result<Package> {
     let manifest_path = PathBuf::from(&meta.manifest_path);
     let source = match meta.source.as_deref() {
@@ -567,11 +562,7 @@ fn package(
             format!("version `{}` is not semver", meta.version),
         )
     })?;
-    let lint_flags = if source.is_local() {
-        lints(&manifest_path)?
-    } else {
-        Vec::new()
-    };
+    let lint_flags = answer.lints.get(&meta.id).cloned().unwrap_or_default();
     Ok(Package {
         id: meta.id.clone(),
         name: meta.name.clone(),
@@ -613,6 +604,7 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
         ("build", "custom-build") => UnitKind::BuildScript,
         ("build", "proc-macro") => UnitKind::ProcMacro,
         ("build", "bin") => UnitKind::Bin,
+        ("build", "example") if raw.target.crate_types == ["bin"] => UnitKind::Example,
         ("build", "lib" | "rlib" | "dylib" | "cdylib" | "staticlib") => UnitKind::Lib,
         (mode, kind) => {
             return Err(unsupported(format!(

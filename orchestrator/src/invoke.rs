@@ -41,6 +41,8 @@ pub struct InvocationContext<'a> {
     pub jobs: usize,
     /// `rustc --print cfg` of each platform in the graph (`None`: the host).
     pub cfgs: &'a HashMap<Option<String>, Vec<Cfg>>,
+    /// `-vv`: dependencies' warnings are shown (`--cap-lints warn`), as cargo does.
+    pub extra_verbose: bool,
 }
 
 /// What finished build-script runs printed, by run unit.
@@ -151,7 +153,7 @@ impl InvocationContext<'_> {
     pub fn compiler_env(&self, id: UnitId, scripts: &dyn ScriptResults) -> Vec<(String, OsString)> {
         let unit = self.unit(id);
         let mut env = Vec::new();
-        if unit.kind == UnitKind::Bin {
+        if unit.kind.is_executable() {
             env.push(("CARGO_BIN_NAME".to_owned(), unit.target.name.clone().into()));
         }
         env.push((
@@ -241,7 +243,9 @@ impl InvocationContext<'_> {
                 push(&format!("split-debuginfo={split}"));
             }
         }
-        if !spec.cap_lints {
+        if !spec.cap_lints || self.extra_verbose {
+            // Dependencies' lints only reach rustc when they are not all
+            // capped to `allow` (cargo's `compute_cap_lints`).
             for flag in &package.lint_flags {
                 push(flag);
             }
@@ -311,8 +315,10 @@ impl InvocationContext<'_> {
         }
         args.extend(self.extern_args(id));
         if spec.cap_lints {
+            // cargo shows dependencies' warnings only at `-vv`; either way
+            // a dependency's lints never fail the build (outputs are equal).
             args.push("--cap-lints".into());
-            args.push("allow".into());
+            args.push(if self.extra_verbose { "warn" } else { "allow" }.into());
         }
         args.extend(settings.rustflags.iter().map(OsString::from));
         args.extend(self.native_args(id, scripts));
@@ -402,12 +408,11 @@ impl InvocationContext<'_> {
                         .crate_types
                         .contains(&crate::graph::CrateType::Cdylib),
                     LinkArgTarget::Bins => unit.kind == UnitKind::Bin,
+                    LinkArgTarget::Examples => unit.kind == UnitKind::Example,
                     LinkArgTarget::Bin(name) => {
                         unit.kind == UnitKind::Bin && unit.target.name == *name
                     }
-                    LinkArgTarget::Tests | LinkArgTarget::Benches | LinkArgTarget::Examples => {
-                        false
-                    }
+                    LinkArgTarget::Tests | LinkArgTarget::Benches => false,
                 };
                 if applies && (own || *target == LinkArgTarget::Cdylib) {
                     args.push("-C".into());
@@ -442,7 +447,12 @@ impl InvocationContext<'_> {
         let program = self
             .graph
             .script_of_run(run)
-            .and_then(|script| self.outputs[script].files.first().cloned())
+            .and_then(|script| {
+                self.outputs[script]
+                    .uplifts
+                    .first()
+                    .map(|(_, to)| to.clone())
+            })
             .unwrap_or_else(|| dirs.root.join("build-script-build"));
         let host_root = self.layout.root(None);
         let mut library_dirs = vec![host_root.clone(), self.layout.deps(None)];

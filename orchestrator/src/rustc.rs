@@ -182,6 +182,7 @@ impl Outputs {
             UnitKind::BuildScript => layout
                 .build(None)
                 .join(format!("{}-{}", package.name, spec.metadata)),
+            UnitKind::Example => layout.root(platform).join("examples"),
             _ => layout.deps(platform),
         };
         let suffix = match extra_filename {
@@ -213,6 +214,7 @@ impl Outputs {
                     Some(out_dir.join(format!("build-script-build{exe}")))
                 }
                 (UnitKind::Bin, _) => Some(root.join(format!("{}{exe}", unit.target.name))),
+                (UnitKind::Example, _) => Some(out_dir.join(format!("{}{exe}", unit.target.name))),
                 (_, CrateType::Dylib) => Some(root.join(name_of(t, c, ""))),
                 (UnitKind::Lib, _) if unit.is_root => Some(root.join(name_of(t, c, ""))),
                 _ => None,
@@ -287,6 +289,17 @@ impl Invocation {
         std::iter::once(self.program.as_os_str())
             .chain(self.args.iter().map(OsString::as_os_str))
             .map(|a| quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `KEY=value ...` for what it sets, sorted (as cargo's `-vv` shows it).
+    pub fn display_env(&self) -> String {
+        // Later settings win, as with `Command::env`.
+        let env: std::collections::BTreeMap<&String, &OsString> =
+            self.env.iter().map(|(k, v)| (k, v)).collect();
+        env.iter()
+            .map(|(k, v)| format!("{k}={}", quote(&v.to_string_lossy())))
             .collect::<Vec<_>>()
             .join(" ")
     }

@@ -75,7 +75,10 @@ pub fn resolve(
 fn touchable(graph: &CrateGraph) -> impl Iterator<Item = &crate::graph::Unit> {
     graph.units().iter().filter(|u| {
         graph.package(u.pkg).source == Source::Member
-            && matches!(u.kind, UnitKind::Lib | UnitKind::Bin | UnitKind::ProcMacro)
+            && matches!(
+                u.kind,
+                UnitKind::Lib | UnitKind::Bin | UnitKind::Example | UnitKind::ProcMacro
+            )
     })
 }
 
@@ -87,7 +90,7 @@ fn resolve_one(touch: &TouchSpec, graph: &CrateGraph, cache: &SyntaxCache) -> Re
     let unit = candidates
         .iter()
         .copied()
-        .find(|&u| graph.unit(u).kind != UnitKind::Bin)
+        .find(|&u| !graph.unit(u).kind.is_executable())
         .or_else(|| candidates.first().copied())
         .ok_or_else(|| {
             let names: Vec<String> = touchable(graph).map(|u| u.crate_name.clone()).collect();

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::{CargoAnswer, CargoConfig, CargoRequest};
 use crate::ledger::{hash_file, write_atomic};
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Which entry to look for.
 #[derive(Debug, Clone, PartialEq, Eq)]

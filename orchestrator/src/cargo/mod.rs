@@ -53,6 +53,8 @@ pub struct CargoAnswer {
     pub target_directory: PathBuf,
     /// `Cargo.lock` checksums of registry packages, by package id.
     pub checksums: BTreeMap<String, String>,
+    /// Each package's `[lints]` as rustc flags (cargo reports them nowhere).
+    pub lints: BTreeMap<String, Vec<String>>,
 }
 
 /// Ask cargo (or reuse its answer from `cache_dir` when nothing it depends
@@ -116,6 +118,14 @@ pub fn query(request: &CargoRequest) -> Result<CargoAnswer> {
     }
     let workspace_root = PathBuf::from(&metadata.workspace_root);
     let checksums = lockfile::checksums(&workspace_root.join("Cargo.lock"));
+    let root_manifest = workspace_root.join("Cargo.toml");
+    let lints = packages
+        .values()
+        .map(|p| {
+            let flags = crate::manifest::lint_flags(Path::new(&p.manifest_path), &root_manifest)?;
+            Ok((p.id.clone(), flags))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
     Ok(CargoAnswer {
         graph,
         packages,
@@ -123,6 +133,7 @@ pub fn query(request: &CargoRequest) -> Result<CargoAnswer> {
         workspace_root,
         target_directory: PathBuf::from(metadata.target_directory),
         checksums,
+        lints,
     })
 }
 

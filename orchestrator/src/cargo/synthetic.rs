@@ -122,5 +122,6 @@ pub fn answer(root: &Path, crates: &[Crate]) -> CargoAnswer {
         workspace_root: root.to_path_buf(),
         target_directory: root.join("target"),
         checksums: BTreeMap::new(),
+        lints: BTreeMap::new(),
     }
 }

@@ -287,15 +287,20 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.ledger.invalidate(&key)?;
         let info = self.exec.infos[id].clone();
         let recipe = old.as_ref().and_then(|e| e.link.clone());
-        let (kind, stage, command) = match (self.state[id].action, recipe) {
+        let (kind, stage, command, env) = match (self.state[id].action, recipe) {
             (Action::Relink, Some(recipe)) => {
                 self.state[id].relinking = old;
                 let command = format!("{} {}", recipe.program, recipe.args.join(" "));
-                (JobKind::Relink { recipe }, Stage::Relink, command)
+                (
+                    JobKind::Relink { recipe },
+                    Stage::Relink,
+                    command,
+                    String::new(),
+                )
             }
             (Action::Run, _) => {
                 let invocation = cx.script(id, &self.exec.scripts);
-                let command = invocation.display();
+                let (command, env) = (invocation.display(), invocation.display_env());
                 let dirs = cx.outputs[id]
                     .run
                     .clone()
@@ -310,6 +315,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     },
                     Stage::Run,
                     command,
+                    env,
                 )
             }
             _ => {
@@ -319,7 +325,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     UnitKind::Lib => Stage::FrontEnd,
                     _ => Stage::CompileAndLink,
                 };
-                let command = invocation.display();
+                let (command, env) = (invocation.display(), invocation.display_env());
                 (
                     JobKind::Compile {
                         invocation,
@@ -328,6 +334,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     },
                     stage,
                     command,
+                    env,
                 )
             }
         };
@@ -337,6 +344,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             action,
             stage,
             command,
+            env,
             estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
         self.state[id].status = Status::Running;

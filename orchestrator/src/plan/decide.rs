@@ -163,7 +163,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
 
     let can_relink: UnitMap<bool> = UnitMap::from_fn(graph, |u| {
         input.relink
-            && u.kind == UnitKind::Bin
+            && u.kind.is_executable()
             && !input.optimizing[u.id]
             && entries[u.id].is_some_and(|e| e.link.is_some())
     });
@@ -535,7 +535,7 @@ fn own_change(
         return Own::Unchanged;
     };
     let classifiable = graph.package(unit.pkg).source == Source::Member
-        && matches!(unit.kind, UnitKind::Lib | UnitKind::Bin);
+        && matches!(unit.kind, UnitKind::Lib | UnitKind::Bin | UnitKind::Example);
     if is_run {
         return rebuild(Reason::ScriptInputChanged {
             path: changed.path.clone(),

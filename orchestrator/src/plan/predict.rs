@@ -105,10 +105,7 @@ mod tests {
             krate("level_c", "lib", &[1]),
             krate("top", "bin", &[2]),
         ];
-        let graph = CrateGraph::build(&answer(std::path::Path::new("/w"), &crates), &|_| {
-            Ok(Vec::new())
-        })
-        .unwrap();
+        let graph = CrateGraph::build(&answer(std::path::Path::new("/w"), &crates)).unwrap();
         let durations = Durations {
             compile: UnitMap::filled(&graph, 100),
             metadata: UnitMap::filled(&graph, 40),

@@ -212,7 +212,7 @@ impl Reporter for Human {
                         unit.label()
                     );
                     self.status("Cosmetic", Style::new().green(), &rest);
-                } else if self.verbosity == Verbosity::Verbose {
+                } else if self.verbosity >= Verbosity::Verbose {
                     self.status("Fresh", Style::new().green(), &describe(unit));
                 }
             }
@@ -229,6 +229,7 @@ impl Reporter for Human {
                 action,
                 stage,
                 command,
+                env,
                 estimate,
             } => {
                 let verb = match action {
@@ -237,8 +238,16 @@ impl Reporter for Human {
                     _ => "Compiling",
                 };
                 self.status(verb, Style::new().green(), &describe(unit));
-                if self.verbosity == Verbosity::Verbose {
-                    self.status("Running", Style::new().green(), &format!("`{command}`"));
+                if self.verbosity >= Verbosity::Verbose {
+                    let env = match self.verbosity {
+                        Verbosity::VeryVerbose if !env.is_empty() => format!("{env} "),
+                        _ => String::new(),
+                    };
+                    self.status(
+                        "Running",
+                        Style::new().green(),
+                        &format!("`{env}{command}`"),
+                    );
                 }
                 if let Some(bars) = &mut self.bars {
                     bars.job_started(unit, *stage, *estimate);
@@ -251,7 +260,7 @@ impl Reporter for Human {
             } => {
                 if let Some(bar) = self.bars.as_ref().and_then(|b| b.jobs.get(&unit.id)) {
                     bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
-                } else if self.verbosity == Verbosity::Verbose {
+                } else if self.verbosity >= Verbosity::Verbose {
                     let rest = format!("{} metadata ready after {}", unit.label(), secs(*elapsed));
                     self.status("Pipelined", Style::new().cyan(), &rest);
                 }
@@ -347,7 +356,7 @@ impl Human {
             rest.push_str(&format!(" (predicted {})", secs(predicted)));
         }
         self.status("Finished", Style::new().green(), &rest);
-        if let (Verbosity::Verbose, Some(s)) = (self.verbosity, &summary.schedule) {
+        if let (true, Some(s)) = (self.verbosity >= Verbosity::Verbose, &summary.schedule) {
             let stats = format!(
                 "scheduler efficiency {:.2} (critical path {}, total job time {})",
                 s.efficiency,

@@ -32,6 +32,8 @@ pub enum Verbosity {
     Quiet,
     Normal,
     Verbose,
+    /// `-vv`: commands with the environment orchestrator gives them.
+    VeryVerbose,
 }
 
 /// Pick the reporter for the command line's choices and the terminal.
