@@ -240,10 +240,13 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
             .crate_types
             .iter()
             .any(|t| matches!(t, CrateType::Dylib | CrateType::Cdylib));
-        let immutable = matches!(package.source, Source::Registry { .. })
-            && package
-                .root
-                .starts_with(cargo_home.join("registry").join("src"));
+        // Unpacked registry packages and git checkouts are never modified
+        // by cargo: their identity (id and checksum, or commit) is their content.
+        let immutable = match package.source {
+            Source::Registry { .. } => package.root.starts_with(cargo_home.join("registry/src")),
+            Source::Git { .. } => package.root.starts_with(cargo_home.join("git/checkouts")),
+            _ => false,
+        };
         UnitSettings {
             rustflags: config.rustflags(&triple, unit_cfgs, host_only),
             linker: config.linker(&triple, unit_cfgs),
@@ -495,6 +498,12 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         &RustcRunner { cache: &s.cache },
         reporter,
     );
+    if result
+        .as_ref()
+        .map_or(true, |r| r.compiled + r.relinked + r.ran > 0)
+    {
+        remove_rustc_temps(&s.graph, &s.layout);
+    }
     let mut summary = result?;
     if !s.touches.is_empty() {
         summary.predicted = Some(predicted);
@@ -520,6 +529,26 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         });
     }
     Ok(summary)
+}
+
+/// rustc's temporary directories in every directory rustc wrote to
+/// (`deps/`, each build script's `build/<pkg>-<hash>/`), once no job runs.
+fn remove_rustc_temps(graph: &CrateGraph, layout: &Layout) {
+    let mut platforms: Vec<Option<&str>> = graph
+        .units()
+        .iter()
+        .map(|u| u.platform.as_deref())
+        .collect();
+    platforms.sort();
+    platforms.dedup();
+    for platform in platforms {
+        crate::rustc::remove_temp_dirs(&layout.deps(platform));
+        if let Ok(entries) = std::fs::read_dir(layout.build(platform)) {
+            for entry in entries.flatten() {
+                crate::rustc::remove_temp_dirs(&entry.path());
+            }
+        }
+    }
 }
 
 fn report_plan(

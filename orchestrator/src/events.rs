@@ -29,14 +29,18 @@ impl UnitInfo {
         }
     }
 
-    /// `core_lib (lib)`; a build script by its package: `serde (build-script)`.
-    pub fn label(&self) -> String {
+    /// The crate's name; a build script's is its package's (every build
+    /// script's crate is `build_script_build`).
+    pub fn name(&self) -> &str {
         match self.kind {
-            UnitKind::BuildScript | UnitKind::RunBuildScript => {
-                format!("{} ({})", self.package, self.kind.as_str())
-            }
-            _ => format!("{} ({})", self.crate_name, self.kind.as_str()),
+            UnitKind::BuildScript | UnitKind::RunBuildScript => &self.package,
+            _ => &self.crate_name,
         }
+    }
+
+    /// `core_lib (lib)`, `serde (build-script)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name(), self.kind.as_str())
     }
 }
 

@@ -8,7 +8,7 @@
 //! | `-C metadata` / unit key | hash of the package's path-free identity, target, mode, resolved profile, features, platform, toolchain release and host, and the dependencies' keys | [`UnitSpec::key`] (a new key is a new unit: both configurations stay on disk) |
 //! | spec | hash of every setting that reaches rustc or the build script: crate types, edition, source path relative to the package, profile, LTO role, features, declared features, rustflags, `[lints]`, cap-lints, linker, wrappers, incremental, platform, extern names and dependency keys; for runs: profile, features, platform, rustflags, `links`, `[env]` | [`UnitSpec::fingerprint`] |
 //! | toolchain | hash of `rustc -vV` | `ledger.toolchain` |
-//! | sources | blake3 of every file rustc's dep-info lists, except files inside an immutable registry package (identified by package id and `Cargo.lock` checksum, both in the spec) | `ledger.inputs` |
+//! | sources | blake3 of every file rustc's dep-info lists, except files inside an immutable package: an unpacked registry package (identified by package id and `Cargo.lock` checksum) or a git checkout (by its commit), both in the spec | `ledger.inputs` |
 //! | compile-time environment | every `env!`/`option_env!` rustc read, with its value | `ledger.env` |
 //! | dependencies | hash of each direct dependency's output (`.rmeta`, rlib, binary, build-script result) rustc compiled against, and one hash of every artifact in the link closure | `ledger.deps`, `ledger.links` |
 //! | build-script run | `rerun-if-changed` files (content) and directories (listing and contents), `rerun-if-env-changed` values; without any, every file of the package | `ledger.inputs`, `ledger.env` |
@@ -136,7 +136,9 @@ pub fn package_identity(unit: &Unit, graph: &CrateGraph) -> String {
         Source::Registry { checksum } => {
             format!("{}:{}", package.id, checksum.as_deref().unwrap_or("-"))
         }
-        Source::Git => package.id.clone(),
+        // The id names the repository, not the commit: a new commit checks
+        // out elsewhere under the same id.
+        Source::Git { commit } => format!("{}:{commit}", package.id),
     }
 }
 

@@ -85,8 +85,9 @@ pub enum Source {
     Path,
     /// A registry (crates.io, or one that replaces it): immutable sources.
     Registry { checksum: Option<String> },
-    /// A git checkout: content-fingerprinted.
-    Git,
+    /// A git checkout, at `commit` (cargo's source id with its precise
+    /// revision): content-fingerprinted.
+    Git { commit: String },
 }
 
 impl Source {
@@ -550,7 +551,9 @@ fn package(
     let source = match meta.source.as_deref() {
         None if member => Source::Member,
         None => Source::Path,
-        Some(s) if s.starts_with("git+") => Source::Git,
+        Some(s) if s.starts_with("git+") => Source::Git {
+            commit: s.rsplit('#').next().unwrap_or(s).to_owned(),
+        },
         Some(_) => Source::Registry {
             checksum: answer.checksums.get(&meta.id).cloned(),
         },

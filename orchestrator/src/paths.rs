@@ -51,6 +51,23 @@ pub fn relative_path(path: &Path, base: &Path) -> PathBuf {
     out
 }
 
+/// Whether a file with modification time `modified` was certainly written
+/// before `instant`. File systems with whole-second timestamps (a zero
+/// sub-second part) get a second of slack; others the few milliseconds of a
+/// kernel's coarse clock. Used only to take trust away: a file that may have
+/// changed while a job read it is not recorded as read.
+pub fn written_before(modified: std::time::SystemTime, instant: std::time::SystemTime) -> bool {
+    use std::time::{Duration, UNIX_EPOCH};
+    let coarse = modified
+        .duration_since(UNIX_EPOCH)
+        .is_ok_and(|d| d.subsec_nanos() == 0);
+    let slack = match coarse {
+        true => Duration::from_secs(1),
+        false => Duration::from_millis(50),
+    };
+    modified < instant - slack
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,6 +105,29 @@ impl Toolchain {
 }
 
 /// Run `program args` in `cwd` with no input; its stdout, or an error naming it.
+/// Remove rustc's temporary directories (`rmetaXXXXXX`, `rustcXXXXXX`)
+/// directly under `dir`. `-C save-temps` keeps them (an empty
+/// `rmeta*/full.rmeta` per binary) and a killed rustc leaves them behind.
+/// Only call this while no rustc writes to `dir`: between builds, under the
+/// build lock.
+pub fn remove_temp_dirs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let temp = ["rmeta", "rustc"].iter().any(|prefix| {
+            name.strip_prefix(prefix).is_some_and(|rest| {
+                rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        });
+        if temp && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn query(program: &Path, args: &[&str], cwd: &Path) -> Result<String> {
     let output = Command::new(program)
         .args(args)

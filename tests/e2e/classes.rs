@@ -178,6 +178,7 @@ fn release_body_edit_recompiles_dependents() {
         CargoOpts {
             release: true,
             rustflags: None,
+            profile: None,
         },
     );
     let outputs = assert_matches_cargo(&ws, &ws.target_dir().join("release"), &cargo);

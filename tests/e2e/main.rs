@@ -5,6 +5,7 @@ mod support;
 
 mod build;
 mod classes;
+mod crates_io;
 mod errors;
 mod failure;
 mod freshness;

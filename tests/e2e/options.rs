@@ -27,6 +27,7 @@ fn release_builds_match_cargo_release() {
         CargoOpts {
             release: true,
             rustflags: None,
+            profile: None,
         },
     );
     assert_matches_cargo(&ws, &ws.target_dir().join("release"), &cargo);
@@ -151,6 +152,7 @@ fn rustflags_are_passed_and_changing_them_rebuilds() {
         CargoOpts {
             release: false,
             rustflags: Some(flags),
+            profile: None,
         },
     );
     let warnings: Vec<_> = out

@@ -180,6 +180,17 @@ pub const FIXTURES: &[Fixture] = &[
         runs: &[("app", &[])],
     },
     Fixture {
+        name: "crates_io",
+        // Its units are checked by `crates_io.rs` (build scripts share a crate name).
+        units: &[],
+        runs: &[("app", &[])],
+    },
+    Fixture {
+        name: "git_source",
+        units: &[],
+        runs: &[("app", &[])],
+    },
+    Fixture {
         name: "proc_macro",
         units: &[
             ("mac (proc-macro)", "mac"),
@@ -219,7 +230,7 @@ impl Ws {
             .expect("create temp dir");
         let dir_name = Path::new(name).file_name().expect("fixture dir name");
         let root = tmp.path().join(dir_name);
-        copy_tree(&fixture_source(name), &root);
+        copy_tree(&fixture_source(name), &root, Mtimes::Keep);
         let root = root.canonicalize().expect("canonical workspace root");
         Ws {
             tmp,
@@ -290,8 +301,20 @@ impl Ws {
     }
 }
 
-/// Copy `from` to `to`, skipping `target/` directories and `Cargo.lock`.
-pub fn copy_tree(from: &Path, to: &Path) {
+/// Copy `from` to `to`, skipping `target/` directories. (A fixture's
+/// `Cargo.lock`, where one is committed, pins its crates.io versions.)
+/// What a copied file's modification time is.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Mtimes {
+    /// The source file's, as a checkout's files are older than the first
+    /// build (a file written in the last instant before a cargo query keeps
+    /// orchestrator from storing cargo's answer).
+    Keep,
+    /// The time of the copy.
+    Now,
+}
+
+pub fn copy_tree(from: &Path, to: &Path, mtimes: Mtimes) {
     fs::create_dir_all(to).expect("create copy dir");
     for entry in fs::read_dir(from).expect("read fixture dir") {
         let entry = entry.expect("dir entry");
@@ -299,10 +322,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
         let kind = entry.file_type().expect("file type");
         if kind.is_dir() {
             if name != "target" {
-                copy_tree(&entry.path(), &to.join(&name));
+                copy_tree(&entry.path(), &to.join(&name), mtimes);
             }
-        } else if name != "Cargo.lock" {
-            fs::copy(entry.path(), to.join(&name)).expect("copy file");
+        } else {
+            let dest = to.join(&name);
+            fs::copy(entry.path(), &dest).expect("copy file");
+            if mtimes == Mtimes::Keep
+                && let Ok(modified) = entry.metadata().and_then(|m| m.modified())
+            {
+                let _ = fs::File::options()
+                    .write(true)
+                    .open(&dest)
+                    .and_then(|f| f.set_modified(modified));
+            }
         }
     }
 }
@@ -318,7 +350,7 @@ pub fn list_files(root: &Path) -> Vec<PathBuf> {
                 if name != "target" {
                     walk(root, &path, out);
                 }
-            } else if name != "Cargo.lock" {
+            } else {
                 out.push(path.strip_prefix(root).expect("below root").to_path_buf());
             }
         }
@@ -419,6 +451,17 @@ pub fn reason(event: &Value) -> &str {
 }
 
 /// `crate (kind)`, as events and the `failed` list name a unit.
+/// A unit's identity in events: two versions of a crate, or the build
+/// scripts of two packages, have the same label.
+pub fn unit_id(event: &Value) -> String {
+    format!(
+        "{}@{} {}",
+        event["package"].as_str().unwrap_or("?"),
+        event["version"].as_str().unwrap_or("?"),
+        label(event)
+    )
+}
+
 pub fn label(event: &Value) -> String {
     format!(
         "{} ({})",
@@ -606,16 +649,16 @@ impl Outcome {
                 .all(|e| reason(e) == "error"),
             "only an `error` may follow `build-finished`\n{ctx}"
         );
-        let mut labels = BTreeSet::new();
+        let mut units = BTreeSet::new();
         for event in self.of("crate-finished") {
             assert!(
-                labels.insert(label(event)),
+                units.insert(unit_id(event)),
                 "duplicate crate-finished for {}\n{ctx}",
-                label(event)
+                unit_id(event)
             );
             let action = event["action"].as_str().unwrap_or("");
             assert!(
-                ["compiled", "relinked", "fresh"].contains(&action),
+                ["compiled", "relinked", "ran", "fresh"].contains(&action),
                 "action `{action}`\n{ctx}"
             );
             let change = event["change"].as_str().unwrap_or("");
@@ -626,10 +669,20 @@ impl Outcome {
             assert!(event["explain"].is_string(), "explain\n{ctx}");
             assert!(event["duration_ms"].is_u64(), "duration_ms\n{ctx}");
         }
-        let compiled = self.units("compiled").len() as u64;
-        let relinked = self.units("relinked").len() as u64;
-        let fresh = self.units("fresh").len() as u64;
+        let count = |action: &str| {
+            self.of("crate-finished")
+                .into_iter()
+                .filter(|e| e["action"] == action)
+                .count() as u64
+        };
+        let (compiled, relinked, ran, fresh) = (
+            count("compiled"),
+            count("relinked"),
+            count("ran"),
+            count("fresh"),
+        );
         assert_eq!(finished["compiled"].as_u64(), Some(compiled), "{ctx}");
+        assert_eq!(finished["ran"].as_u64(), Some(ran), "{ctx}");
         assert_eq!(finished["relinked"].as_u64(), Some(relinked), "{ctx}");
         assert_eq!(finished["fresh"].as_u64(), Some(fresh), "{ctx}");
         // A failed relink adds jobs (`jobs-added`) to what `build-started` announced.
@@ -642,18 +695,18 @@ impl Outcome {
         assert!(
             started["to_compile"]
                 .as_u64()
-                .is_some_and(|n| n + added >= compiled + relinked),
+                .is_some_and(|n| n + added >= compiled + relinked + ran),
             "{ctx}"
         );
         if finished["success"] == true {
             assert_eq!(
                 started["to_compile"].as_u64().map(|n| n + added),
-                Some(compiled + relinked),
+                Some(compiled + relinked + ran),
                 "{ctx}"
             );
             assert_eq!(
                 started["crates"].as_u64(),
-                Some(compiled + relinked + fresh),
+                Some(compiled + relinked + ran + fresh),
                 "{ctx}"
             );
         }
@@ -662,24 +715,24 @@ impl Outcome {
             if reason(event) != "crate-finished" || action == "fresh" {
                 continue;
             }
-            let this = label(event);
+            let this = unit_id(event);
             let before = &self.events[..i];
             let start = before
                 .iter()
                 .rev()
-                .find(|e| reason(e) == "crate-started" && label(e) == this)
+                .find(|e| reason(e) == "crate-started" && unit_id(e) == this)
                 .unwrap_or_else(|| panic!("{this} finished without crate-started\n{ctx}"));
-            let expected_start = if action == "compiled" {
-                "compile"
-            } else {
-                "relink"
+            let expected_start = match action {
+                "compiled" => "compile",
+                "ran" => "run",
+                _ => "relink",
             };
             assert_eq!(start["action"], expected_start, "{this}\n{ctx}");
             if event["kind"] == "lib" {
                 assert_eq!(action, "compiled", "only binaries relink\n{ctx}");
                 let stages = before
                     .iter()
-                    .filter(|e| reason(e) == "crate-stage" && label(e) == this)
+                    .filter(|e| reason(e) == "crate-stage" && unit_id(e) == this)
                     .filter(|e| e["stage"] == "codegen")
                     .count();
                 assert_eq!(
@@ -861,11 +914,14 @@ pub fn wait_group_gone(pgid: u32, timeout: Duration) {
 pub struct CargoOpts<'a> {
     pub release: bool,
     pub rustflags: Option<&'a str>,
+    /// `--profile NAME` (a custom profile).
+    pub profile: Option<&'a str>,
 }
 
 pub const DEV: CargoOpts<'static> = CargoOpts {
     release: false,
     rustflags: None,
+    profile: None,
 };
 
 fn cargo_program() -> std::ffi::OsString {
@@ -892,6 +948,7 @@ fn toolchain_id() -> &'static str {
 /// Hash of the workspace's sources plus the build options.
 fn baseline_key(ws: &Ws, opts: CargoOpts<'_>) -> String {
     let mut hasher = blake3::Hasher::new();
+    hasher.update(b"baseline-v3");
     hasher.update(toolchain_id().as_bytes());
     hasher.update(format!("{opts:?}").as_bytes());
     for rel in list_files(&ws.root) {
@@ -927,22 +984,39 @@ fn build_baseline(ws: &Ws, key: &str, opts: CargoOpts<'_>) -> PathBuf {
     if done.join("ok").is_file() {
         return done.join("bin");
     }
+    // Dependencies from crates.io are compiled once for every baseline of a
+    // fixture that pins them (a committed Cargo.lock): their target
+    // directory is shared, one baseline at a time, from
+    // its copy on: cargo decides freshness by mtimes, so a copy must be newer
+    // than the previous baseline's build.
+    static SHARED: Mutex<()> = Mutex::new(());
+    let shared = fixture_source(&ws.name).join("Cargo.lock").is_file();
+    let _one_at_a_time = shared.then(|| SHARED.lock().unwrap_or_else(|e| e.into_inner()));
     let work = base.join(format!("{key}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
-    copy_tree(&ws.root, &work.join("src"));
+    // Fresh mtimes: the shared cargo target directory must see every
+    // file of this copy as newer than what an earlier baseline built.
+    copy_tree(&ws.root, &work.join("src"), Mtimes::Now);
     let mut cmd = Command::new(cargo_program());
     scrub_env(&mut cmd);
+    let target = match shared {
+        true => base.join(format!("shared-target-{}", ws.name.replace('/', "-"))),
+        false => work.join("target"),
+    };
     cmd.arg("build")
-        .arg("--offline")
         .arg("--manifest-path")
         .arg(work.join("src/Cargo.toml"))
         .arg("--target-dir")
-        .arg(work.join("target"))
+        .arg(&target)
         // Same binaries, less disk: the baseline is built once.
         .env("CARGO_INCREMENTAL", "0")
-        .current_dir(&work);
+        // cargo reads `.cargo/config.toml` from where it runs.
+        .current_dir(work.join("src"));
     if opts.release {
         cmd.arg("--release");
+    }
+    if let Some(profile) = opts.profile {
+        cmd.arg("--profile").arg(profile);
     }
     if let Some(flags) = opts.rustflags {
         cmd.env("RUSTFLAGS", flags);
@@ -955,9 +1029,11 @@ fn build_baseline(ws: &Ws, key: &str, opts: CargoOpts<'_>) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     // Keep only the binaries (`<target>/<profile>/<bin>`).
-    let profile_dir = work
-        .join("target")
-        .join(if opts.release { "release" } else { "debug" });
+    let profile_dir = target.join(match (opts.profile, opts.release) {
+        (Some(profile), _) => profile,
+        (None, true) => "release",
+        (None, false) => "debug",
+    });
     let bins = work.join("bin");
     fs::create_dir_all(&bins).expect("create bin dir");
     for entry in fs::read_dir(&profile_dir)
@@ -971,7 +1047,7 @@ fn build_baseline(ws: &Ws, key: &str, opts: CargoOpts<'_>) -> PathBuf {
             ) & 0o111
                 != 0;
         if is_exe {
-            fs::rename(&path, bins.join(entry.file_name())).expect("keep binary");
+            fs::copy(&path, bins.join(entry.file_name())).expect("keep binary");
         }
     }
     let _ = fs::remove_dir_all(work.join("target"));
@@ -1067,6 +1143,37 @@ pub fn assert_matches_cargo(ws: &Ws, ours: &Path, cargo: &Path) -> Vec<String> {
 /// Build with orchestrator's default layout must equal cargo's dev build of
 /// the same sources.
 pub fn assert_dev_matches_cargo(ws: &Ws) -> Vec<String> {
+    assert_no_leftovers(ws);
     let cargo = cargo_bins(ws, DEV);
     assert_matches_cargo(ws, &ws.bin_dir(), &cargo)
+}
+
+/// A finished build leaves no temporary files behind: uplift temp names,
+/// rustc's `rmetaXXXXXX` / `rustcXXXXXX` temp directories.
+pub fn assert_no_leftovers(ws: &Ws) {
+    fn is_temp(name: &str) -> bool {
+        let rustc_temp = |prefix: &str| {
+            name.strip_prefix(prefix).is_some_and(|rest| {
+                rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        };
+        name.contains(".uplift-") || rustc_temp("rmeta") || rustc_temp("rustc")
+    }
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if is_temp(&entry.file_name().to_string_lossy()) {
+                found.push(path.clone());
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) && entry.file_name() != "incremental" {
+                walk(&path, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&ws.path("target/orchestrator"), &mut found);
+    assert!(found.is_empty(), "temporary files left behind: {found:#?}");
 }

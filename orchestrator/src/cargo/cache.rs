@@ -2,8 +2,8 @@
 //! inputs to cargo did not change runs no cargo at all.
 //!
 //! An entry is found by a [`RequestKey`]: a hash of the command-line
-//! selection, the toolchain (`rustc -vV`), the cargo program, and the
-//! environment variables cargo reads. It is valid while everything it
+//! selection, the toolchain (`rustc -vV`, which also decides which cargo a
+//! rustup proxy runs), and the environment variables cargo reads. It is valid while everything it
 //! watches is as recorded:
 //!
 //! | watched | why |
@@ -16,12 +16,12 @@
 //!
 //! Files are compared by content hash, directories by their sorted listing.
 //! An entry is written atomically, and only when no watched file changed
-//! while cargo ran (judged from modification times: they can only take
-//! trust away).
+//! while cargo ran (judged from modification times, which can only take
+//! trust away: [`crate::paths::written_before`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +42,9 @@ impl RequestKey {
             hasher.update(&[0]);
         };
         part(b"orchestrator-cargo-plan-v1");
+        // The toolchain names cargo too: `cargo orchestrator` (CARGO set to
+        // the real cargo) and `orchestrator` (the rustup proxy) share entries.
         part(toolchain.as_bytes());
-        part(request.cargo.to_string_lossy().as_bytes());
         part(request.cwd.to_string_lossy().as_bytes());
         if let Some(m) = &request.manifest_path {
             part(m.to_string_lossy().as_bytes());
@@ -176,10 +177,9 @@ pub fn store(
 }
 
 fn modified_since(path: &Path, started: SystemTime) -> bool {
-    let settled = started - Duration::from_secs(1);
     std::fs::metadata(path)
         .and_then(|m| m.modified())
-        .is_ok_and(|m| m >= settled)
+        .is_ok_and(|m| !crate::paths::written_before(m, started))
 }
 
 fn watch_list(answer: &CargoAnswer, config: &CargoConfig) -> Vec<Watched> {

@@ -205,21 +205,43 @@ fn run(mut cmd: Command, what: &str) -> Result<Vec<u8>> {
         return Ok(output.stdout);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // Progress lines ("Updating", "Downloading") are noise next to the error.
-    let message: Vec<&str> = stderr
-        .lines()
-        .filter(|l| {
-            let t = l.trim_start();
-            !(t.starts_with("Updating ")
-                || t.starts_with("Downloading ")
-                || t.starts_with("Downloaded ")
-                || t.starts_with("Locking "))
-        })
-        .collect();
+    let mut text = cargo_error_text(&stderr);
+    if text.is_empty() {
+        text = format!("`{what}` failed ({}) and printed nothing", output.status);
+    }
     Err(Error::Cargo {
         command: what.to_owned(),
-        output: message.join("\n").trim().to_owned(),
+        output: text,
     })
+}
+
+/// cargo's error, without what it printed before it: status lines ("Updating",
+/// "Blocking waiting for file lock") and retry warnings depend on timing and
+/// on other cargo processes, not on the workspace. From the first `error:`
+/// line on when there is one; otherwise everything but the status lines.
+fn cargo_error_text(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    if let Some(first) = lines.iter().position(|l| l.starts_with("error:")) {
+        return lines[first..].join("\n").trim().to_owned();
+    }
+    lines
+        .into_iter()
+        .filter(|l| {
+            let t = l.trim_start();
+            ![
+                "Updating ",
+                "Downloading ",
+                "Downloaded ",
+                "Locking ",
+                "Blocking ",
+            ]
+            .iter()
+            .any(|status| t.starts_with(status))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 /// The environment snapshot every stage reads (tests inject their own).
@@ -250,4 +272,26 @@ pub fn which(program: &Path, env: &BTreeMap<String, String>) -> OsString {
         .find(|candidate| candidate.is_file())
         .map(PathBuf::into_os_string)
         .unwrap_or_else(|| program.as_os_str().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cargo_error_text;
+
+    #[test]
+    fn cargo_errors_start_at_the_first_error_line() {
+        let stderr = "    Blocking waiting for file lock on package cache\n\
+                      warning: spurious network error (3 tries remaining)\n\
+                      error: failed to get `foo`\n\nCaused by:\n  nope\n";
+        assert_eq!(
+            cargo_error_text(stderr),
+            "error: failed to get `foo`\n\nCaused by:\n  nope"
+        );
+    }
+
+    #[test]
+    fn without_an_error_line_only_status_lines_are_dropped() {
+        let stderr = "    Updating crates.io index\nsomething odd happened\n";
+        assert_eq!(cargo_error_text(stderr), "something odd happened");
+    }
 }

@@ -252,7 +252,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     }
 
     /// A unit with nothing to run: record a cosmetic change (the artifacts
-    /// are identical, rustc-facts §4), refresh its user-facing copies (they
+    /// are identical, docs/rustc-facts.md §4), refresh its user-facing copies (they
     /// may come from another configuration of it, as after a feature toggled
     /// and back; cargo re-links them too), and let dependents go.
     fn settle_fresh(&mut self, id: UnitId) -> Result<()> {
@@ -350,7 +350,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.state[id].status = Status::Running;
         self.state[id].started_at = self.epoch.elapsed().as_millis() as u64;
         let pre_hash = match (&package.source, cx.settings[id].immutable_root.is_some()) {
-            (Source::Member | Source::Path | Source::Git, false) => Some(package.root.clone()),
+            (Source::Member | Source::Path, false) => Some(package.root.clone()),
             _ => None,
         };
         Ok(Job {

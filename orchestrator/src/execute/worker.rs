@@ -348,7 +348,7 @@ fn hash_and_summarize(
 
 /// Not modified since a second before `spawned_at` (file times are coarse).
 fn settled(modified: SystemTime, spawned_at: SystemTime) -> bool {
-    modified < spawned_at - Duration::from_secs(1)
+    crate::paths::written_before(modified, spawned_at)
 }
 
 fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache) {
@@ -517,6 +517,11 @@ pub fn uplift_all(outputs: &Outputs) -> std::result::Result<(), String> {
 /// Put an artifact where the user expects it (`<target>/debug/<name>`),
 /// replacing the old one atomically: hard link (or copy) to a temp name, rename.
 pub fn uplift(from: &Path, to: &Path) -> Result<()> {
+    // Renaming a hard link onto another link of the same file does nothing
+    // and leaves the temp name behind (POSIX `rename`): nothing to do anyway.
+    if same_file(from, to) {
+        return Ok(());
+    }
     let tmp = to.with_file_name(format!(
         ".{}.uplift-{}",
         to.file_name().and_then(|n| n.to_str()).unwrap_or("bin"),
@@ -530,4 +535,18 @@ pub fn uplift(from: &Path, to: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io("write", to, e)
     })
+}
+
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &Path, _: &Path) -> bool {
+    false
 }

@@ -178,7 +178,7 @@ impl Reporter for Human {
                     self.status(
                         "Explain",
                         Style::new().cyan(),
-                        &format!("{}: {}", unit.crate_name, verdict.explain),
+                        &format!("{}: {}", unit.name(), verdict.explain),
                     );
                 } else if !self.explain {
                     let stages = if stages.is_empty() {
@@ -290,10 +290,10 @@ impl Reporter for Human {
                 if let Some(bars) = &mut self.bars {
                     bars.job_ended(unit);
                 }
-                let verb = if *action == Action::Relink {
-                    "Relinked"
-                } else {
-                    "Compiled"
+                let verb = match action {
+                    Action::Relink => "Relinked",
+                    Action::Run => "Ran",
+                    _ => "Compiled",
                 };
                 let mut rest = format!("{} in {}", unit.label(), secs(*duration));
                 if let Some(n) = self.warnings.get(&unit.id) {
@@ -306,11 +306,14 @@ impl Reporter for Human {
                     bars.job_ended(unit);
                 }
                 let error = self.style(Style::new().red().bold()).apply_to("error");
-                self.line(&format!(
-                    "{error}: could not compile `{}` ({}) due to the errors above ({message})",
-                    unit.crate_name,
-                    unit.kind.as_str()
-                ));
+                match unit.kind {
+                    UnitKind::RunBuildScript => self.line(&format!("{error}: {message}")),
+                    _ => self.line(&format!(
+                        "{error}: could not compile `{}` ({}) due to the errors above ({message})",
+                        unit.name(),
+                        unit.kind.as_str()
+                    )),
+                }
             }
             BuildEvent::BuildFinished(summary) => {
                 if let Some(bars) = &self.bars {
