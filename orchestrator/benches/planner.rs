@@ -117,6 +117,7 @@ fn plan_clean_build(bencher: divan::Bencher, crates: usize) {
             process_env: &process_env,
             cache: &cache,
             optimizing: &optimizing,
+            cfg_test: &UnitMap::filled(&graph, false),
             relink: true,
             touches: &[],
             jobs: 2,

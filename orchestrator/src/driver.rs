@@ -358,6 +358,17 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
                 .map(|(k, v)| (k, v.to_string_lossy().into_owned()))
                 .collect(),
         });
+    let cfg_test = UnitMap::from_fn(&graph, |u| {
+        let script_cfgs = graph
+            .own_build_script(u.id)
+            .and_then(|run| scripts.get(&run))
+            .map(|out| out.cfgs.clone())
+            .unwrap_or_default();
+        crate::classify::rules::cfg_test_is_set(
+            &settings[u.id].rustflags,
+            script_cfgs.iter().map(String::as_str),
+        )
+    });
     let plan = plan::plan(&PlanInput {
         graph: &graph,
         specs: &specs,
@@ -369,6 +380,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
         process_env: &env,
         cache: &cache,
         optimizing: &optimizing,
+        cfg_test: &cfg_test,
         relink: opts.relink,
         touches: &touches,
         jobs,

@@ -1,4 +1,4 @@
-//! Relinking a binary without rustc (rustc-facts §6).
+//! Relinking a binary without rustc (docs/rustc-facts.md §6).
 //!
 //! A binary compiled with `-C save-temps --print link-args` keeps its object
 //! files and prints the exact linker command. [`record`] turns that output

@@ -12,7 +12,7 @@ use crate::ledger::Ledger;
 use crate::queue::Artifact;
 
 /// What a unit's job needs before it can start: a pipelined library
-/// compiles against its library dependencies' `.rmeta` (rustc-facts §2) and
+/// compiles against its library dependencies' `.rmeta` (docs/rustc-facts.md §2) and
 /// the results of its build script; a build-script run needs the script
 /// and the runs whose `DEP_*` metadata it reads; anything that links
 /// (binaries, proc-macros, build scripts, relinks) needs every artifact of

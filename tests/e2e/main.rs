@@ -6,6 +6,7 @@ mod support;
 mod build;
 mod classes;
 mod crates_io;
+mod differential;
 mod errors;
 mod failure;
 mod freshness;

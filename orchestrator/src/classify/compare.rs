@@ -76,6 +76,54 @@ pub fn compare(old: &CrateView, new: &CrateView, release: bool) -> Classificatio
             return Classification::new(ChangeClass::Signature, "module file removed", Some(path));
         }
     }
+    // R10: a module file that is also included as data.
+    for (path, new_file) in &new.files {
+        let changed = old.files.get(path).is_none_or(|o| o.hash != new_file.hash);
+        if changed
+            && included_files(old)
+                .chain(included_files(new))
+                .any(|p| p == *path)
+        {
+            return Classification::new(
+                ChangeClass::Signature,
+                "a module file that `include_str!`, `include_bytes!` or `include!` also reads changed",
+                Some(path),
+            );
+        }
+    }
+    let verdict = compare_modules(old, new, release);
+    // R9: bodies calling a crate-defined `vec!` may define items.
+    let shadowed = old
+        .files
+        .values()
+        .chain(new.files.values())
+        .any(|f| f.summary.shadows_macros);
+    if verdict.class == ChangeClass::Codegen && shadowed {
+        return Classification::new(
+            ChangeClass::Signature,
+            format!(
+                "{} (the crate defines or imports macros that may shadow std's, so a body's macro calls may define items)",
+                verdict.cause
+            ),
+            verdict.file.as_deref(),
+        );
+    }
+    verdict
+}
+
+/// Files named by `include_str!`/`include_bytes!`/`include!` in `view`,
+/// resolved against the including file's directory (workspace-relative).
+fn included_files(view: &CrateView) -> impl Iterator<Item = PathBuf> + '_ {
+    view.files.iter().flat_map(|(path, file)| {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        file.summary
+            .includes
+            .iter()
+            .map(move |inc| crate::paths::normalize(&dir.join(inc)))
+    })
+}
+
+fn compare_modules(old: &CrateView, new: &CrateView, release: bool) -> Classification {
     let mut verdict =
         Classification::new(ChangeClass::Cosmetic, "comments or whitespace only", None);
     for (path, new_file) in &new.files {
@@ -112,6 +160,9 @@ pub fn compare_files(
     use ChangeClass::*;
     if !old.parsed || !new.parsed {
         return Some((Signature, "the file does not parse".to_owned()));
+    }
+    if let Some(why) = new.unclassifiable.as_ref().or(old.unclassifiable.as_ref()) {
+        return Some((Signature, why.clone()));
     }
     if old.inner != new.inner {
         return Some((Signature, "inner attributes (`#![...]`) changed".to_owned()));

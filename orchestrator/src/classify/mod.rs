@@ -42,7 +42,9 @@ pub fn recorded_view(src: &Path, recorded: &[FileRecord], cache: &SyntaxCache) -
 }
 
 /// Classify the change of a crate whose recorded inputs are `recorded` and
-/// whose files now hash to `current` (workspace-relative paths).
+/// whose files now hash to `current` (workspace-relative paths). `release`:
+/// rustc may inline across crates (R6); `cfg_test`: `test` is a cfg of the
+/// unit (R7).
 pub fn classify_crate(
     ws_root: &Path,
     src: &Path,
@@ -50,6 +52,7 @@ pub fn classify_crate(
     current: &HashMap<PathBuf, Option<String>>,
     cache: &SyntaxCache,
     release: bool,
+    cfg_test: bool,
 ) -> Classification {
     let old = recorded_view(src, recorded, cache);
     if old.unresolved.is_some() {
@@ -73,6 +76,20 @@ pub fn classify_crate(
                 Some(&file.path),
             );
         }
+    }
+    // R7: with `--cfg test`, the `#[cfg(test)]` items the summaries left out
+    // are real code.
+    let has_cfg_test = old
+        .files
+        .values()
+        .chain(new.files.values())
+        .any(|f| f.summary.has_cfg_test);
+    if cfg_test && has_cfg_test {
+        return Classification::new(
+            ChangeClass::Signature,
+            "`test` is a cfg of this build, so `#[cfg(test)]` items are compiled",
+            None,
+        );
     }
     compare(&old, &new, release)
 }

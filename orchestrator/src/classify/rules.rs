@@ -1,5 +1,5 @@
 //! The classification rules, in one place. Each rule cites the fact it rests
-//! on (`shared/notes/rustc-facts.md`, §N) and has table tests in
+//! on (`docs/rustc-facts.md`, §N) and has table tests in
 //! `classify/tests.rs`, in both directions.
 //!
 //! **R1 (cosmetic)** — a file whose tokens are all equal, each at the same
@@ -34,7 +34,25 @@
 //!
 //! **R7 (`cfg(test)`)** — items under `#[cfg(test)]` are not compiled into
 //! libraries or binaries; their content is ignored (their size still moves
-//! the items after them, which R1/R4 see).
+//! the items after them, which R1/R4 see). Unless `test` is a cfg of the
+//! unit (`--cfg test` in its rustflags, or `cargo:rustc-cfg=test` from its
+//! build script, [`cfg_test_is_set`]): then they are real code (§10) and any
+//! change in a crate that has such items is a signature change.
+//!
+//! **R8 (text rustc reads outside tokens)** — a file with a bidirectional
+//! control character anywhere ([`has_bidi_control`]) is not classified: in
+//! a comment it is a deny-by-default lint (§10), so even a comment edit must
+//! reach rustc.
+//!
+//! **R9 (shadowed macros)** — [`EXPRESSION_MACROS`] are only known when they
+//! are std's: a crate that defines a `macro_rules!` with such a name, imports
+//! one with `use`, or imports a crate's macros with `#[macro_use] extern
+//! crate` makes every codegen-only verdict a signature change (§10)
+//! ([`shadows_expression_macros`]).
+//!
+//! **R10 (files read twice)** — a module file that is also read by
+//! `include_str!`, `include_bytes!` or `include!` is data a dependent may
+//! embed: any change to it is a signature change (§10).
 
 use syn::visit::Visit;
 use syn::{Attribute, Block, Meta, ReturnType, Signature, Type};
@@ -177,27 +195,145 @@ pub fn is_cfg_test(attrs: &[Attribute]) -> bool {
     })
 }
 
-/// R5: a non-builtin attribute or a non-std derive hands the item to a proc macro.
+/// R5: a non-builtin attribute or a non-std derive hands the item to a proc
+/// macro — also when `cfg_attr` applies it (`cfg_attr(feature = "serde",
+/// derive(Serialize))`, §10): whether the predicate holds is not known here.
 pub fn has_proc_macro_attr(attrs: &[Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        if attr.path().segments.len() > 1 {
-            return !matches!(
-                attr_name(attr).as_str(),
-                "rustfmt" | "clippy" | "diagnostic"
-            );
-        }
-        let name = attr_name(attr);
-        if name == "derive" {
+    attrs.iter().any(|attr| meta_is_proc_macro(&attr.meta))
+}
+
+fn meta_is_proc_macro(meta: &Meta) -> bool {
+    let path = meta.path();
+    let name = path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
+    if path.segments.len() > 1 {
+        return !matches!(name.as_str(), "rustfmt" | "clippy" | "diagnostic");
+    }
+    match (name.as_str(), meta) {
+        ("derive", Meta::List(list)) => {
             let mut foreign = false;
-            let _ = attr.parse_nested_meta(|meta| {
-                let last = meta.path.segments.last().map(|s| s.ident.to_string());
+            let parsed = list.parse_nested_meta(|nested| {
+                let last = nested.path.segments.last().map(|s| s.ident.to_string());
                 foreign |= !last.is_some_and(|n| STD_DERIVES.contains(&n.as_str()));
                 Ok(())
             });
-            return foreign;
+            foreign || parsed.is_err()
         }
-        !BUILTIN_ATTRS.contains(&name.as_str())
-    })
+        ("cfg_attr", Meta::List(list)) => {
+            use syn::punctuated::Punctuated;
+            let Ok(parts) =
+                list.parse_args_with(Punctuated::<Meta, syn::Token![,]>::parse_terminated)
+            else {
+                return true; // not understood: assume the worst
+            };
+            // The first part is the predicate; the rest are attributes.
+            parts.iter().skip(1).any(meta_is_proc_macro)
+        }
+        _ => !BUILTIN_ATTRS.contains(&name.as_str()),
+    }
+}
+
+/// R4 for derives (§10): a std derive on a type with type or const
+/// parameters generates generic code that dependents instantiate, with the
+/// type's source positions.
+pub fn derives_generic_code(attrs: &[Attribute], generics: &syn::Generics) -> bool {
+    let generic = generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+    generic && attrs.iter().any(|a| applies_derive(&a.meta))
+}
+
+fn applies_derive(meta: &Meta) -> bool {
+    match meta {
+        Meta::List(list) if list.path.is_ident("derive") => true,
+        Meta::List(list) if list.path.is_ident("cfg_attr") => {
+            use syn::punctuated::Punctuated;
+            list.parse_args_with(Punctuated::<Meta, syn::Token![,]>::parse_terminated)
+                .map_or(true, |parts| parts.iter().skip(1).any(applies_derive))
+        }
+        _ => false,
+    }
+}
+
+/// R7: is `test` a cfg of the unit? `rustflags` as passed to rustc, and the
+/// cfgs its build script printed.
+pub fn cfg_test_is_set<'a>(
+    rustflags: &[String],
+    script_cfgs: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let is_test = |cfg: &str| cfg.trim() == "test";
+    let from_flags = rustflags.iter().enumerate().any(|(i, flag)| {
+        flag.strip_prefix("--cfg=").is_some_and(is_test)
+            || (flag == "--cfg" && rustflags.get(i + 1).is_some_and(|v| is_test(v)))
+    });
+    from_flags || script_cfgs.into_iter().any(is_test)
+}
+
+/// R8: bidirectional control characters (U+202A–U+202E, U+2066–U+2069).
+pub fn has_bidi_control(source: &str) -> bool {
+    source
+        .chars()
+        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+}
+
+/// R9: does this file define or import a macro that may shadow one of
+/// [`EXPRESSION_MACROS`]?
+pub fn shadows_expression_macros(file: &syn::File) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_item_macro(&mut self, item: &'ast syn::ItemMacro) {
+            if let Some(name) = &item.ident
+                && EXPRESSION_MACROS.contains(&name.to_string().as_str())
+            {
+                self.0 = true;
+            }
+            syn::visit::visit_item_macro(self, item);
+        }
+        fn visit_use_name(&mut self, name: &'ast syn::UseName) {
+            self.0 |= EXPRESSION_MACROS.contains(&name.ident.to_string().as_str());
+        }
+        fn visit_use_rename(&mut self, rename: &'ast syn::UseRename) {
+            self.0 |= EXPRESSION_MACROS.contains(&rename.rename.to_string().as_str());
+        }
+        fn visit_use_glob(&mut self, _: &'ast syn::UseGlob) {
+            // A glob may bring in a macro named like std's.
+            self.0 = true;
+        }
+        fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
+            let std_crate = matches!(item.ident.to_string().as_str(), "std" | "core" | "alloc");
+            if !std_crate && item.attrs.iter().any(|a| a.path().is_ident("macro_use")) {
+                self.0 = true;
+            }
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_file(file);
+    finder.0
+}
+
+/// R10: the literal paths of `include_str!`, `include_bytes!` and `include!`
+/// calls anywhere in the file.
+pub fn included_paths(file: &syn::File) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            let name = mac.path.segments.last().map(|s| s.ident.to_string());
+            if matches!(
+                name.as_deref(),
+                Some("include_str" | "include_bytes" | "include")
+            ) && let Ok(lit) = mac.parse_body::<syn::LitStr>()
+            {
+                self.0.push(lit.value());
+            }
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_file(file);
+    finder.0
 }
 
 /// R2: can downstream crates see this function's body? `false` means no:
@@ -236,13 +372,21 @@ fn mentions_impl_trait(ty: &Type) -> bool {
     finder.0
 }
 
-/// R2: no nested `impl`, no item-position macro call, and no macro call
-/// outside [`EXPRESSION_MACROS`] anywhere in the body.
+/// R2: no nested `impl`, no item-position macro call, no nested item handed
+/// to a proc macro, and no macro call outside [`EXPRESSION_MACROS`] anywhere
+/// in the body.
 pub fn body_is_self_contained(body: &Block) -> bool {
     struct Check(bool);
     impl<'ast> Visit<'ast> for Check {
         fn visit_item_impl(&mut self, _: &'ast syn::ItemImpl) {
             self.0 = false;
+        }
+        // An attribute macro on a nested item can emit global items (§10).
+        fn visit_item(&mut self, item: &'ast syn::Item) {
+            if has_proc_macro_attr(item_attrs(item)) {
+                self.0 = false;
+            }
+            syn::visit::visit_item(self, item);
         }
         fn visit_item_macro(&mut self, _: &'ast syn::ItemMacro) {
             self.0 = false;
@@ -304,4 +448,27 @@ pub fn contains_macro_call(tokens: &proc_macro2::TokenStream) -> bool {
         }
     }
     false
+}
+
+/// The attributes of an item, whatever its kind.
+pub fn item_attrs(item: &syn::Item) -> &[Attribute] {
+    use syn::Item;
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
 }

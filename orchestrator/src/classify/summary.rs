@@ -12,7 +12,7 @@ use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
 use super::rules;
 
 /// Bump when the summary format or hashing changes: old cache entries are then ignored.
-pub const SUMMARY_FORMAT: u32 = 1;
+pub const SUMMARY_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
@@ -24,6 +24,15 @@ pub struct FileSummary {
     pub items: Vec<ItemSummary>,
     /// Out-of-line `mod name;` declarations, for the module walker.
     pub modules: Vec<ModDecl>,
+    /// Why the file cannot be classified although it parses (R8): every
+    /// change to it is a signature change.
+    pub unclassifiable: Option<String>,
+    /// Some item was left out as `#[cfg(test)]` (R7).
+    pub has_cfg_test: bool,
+    /// Defines or imports a macro that may shadow a std macro (R9).
+    pub shadows_macros: bool,
+    /// Literal paths of `include_str!`/`include_bytes!`/`include!` (R10).
+    pub includes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +81,10 @@ pub fn summarize(source: &str) -> FileSummary {
             inner: String::new(),
             items: Vec::new(),
             modules: Vec::new(),
+            unclassifiable: None,
+            has_cfg_test: false,
+            shadows_macros: false,
+            includes: Vec::new(),
         };
     };
     let line_starts = line_starts(source);
@@ -79,6 +92,7 @@ pub fn summarize(source: &str) -> FileSummary {
         line_starts: &line_starts,
         items: Vec::new(),
         modules: Vec::new(),
+        has_cfg_test: false,
     };
     let mut inner_tokens = TokenStream::new();
     for attr in masked_attrs(&file.attrs) {
@@ -93,6 +107,12 @@ pub fn summarize(source: &str) -> FileSummary {
         inner: hash_tokens(&inner_tokens, Some(&line_starts)),
         items,
         modules: cx.modules,
+        unclassifiable: rules::has_bidi_control(source).then(|| {
+            "the file contains bidirectional control characters, which rustc lints on".to_owned()
+        }),
+        has_cfg_test: cx.has_cfg_test,
+        shadows_macros: rules::shadows_expression_macros(&file),
+        includes: rules::included_paths(&file),
     }
 }
 
@@ -100,12 +120,14 @@ struct Summarizer<'a> {
     line_starts: &'a [usize],
     items: Vec<ItemSummary>,
     modules: Vec<ModDecl>,
+    has_cfg_test: bool,
 }
 
 impl Summarizer<'_> {
     fn items(&mut self, items: &[Item], module: &[String]) {
         for item in items {
-            if rules::is_cfg_test(item_attrs(item)) {
+            if rules::is_cfg_test(rules::item_attrs(item)) {
+                self.has_cfg_test = true;
                 continue; // R7
             }
             self.item(item, module);
@@ -113,7 +135,7 @@ impl Summarizer<'_> {
     }
 
     fn item(&mut self, item: &Item, module: &[String]) {
-        let proc_macro = rules::has_proc_macro_attr(item_attrs(item));
+        let proc_macro = rules::has_proc_macro_attr(rules::item_attrs(item));
         // R5: a proc macro may read docs, so they are only masked elsewhere.
         let masked = if proc_macro {
             item.clone()
@@ -161,6 +183,10 @@ impl Summarizer<'_> {
                 return;
             }
             Item::Trait(t) => {
+                self.has_cfg_test |= t
+                    .items
+                    .iter()
+                    .any(|i| rules::is_cfg_test(trait_item_attrs(i)));
                 summary.members = t
                     .items
                     .iter()
@@ -192,7 +218,12 @@ impl Summarizer<'_> {
                         )
                     })
                     .collect();
-                summary.interface = self.interface_hash(&tokens, false, proc_macro);
+                let derived = rules::derives_generic_code(&s.attrs, &s.generics);
+                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
+            }
+            Item::Union(u) => {
+                let derived = rules::derives_generic_code(&u.attrs, &u.generics);
+                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
             }
             Item::Enum(e) => {
                 summary.members = e
@@ -205,12 +236,18 @@ impl Summarizer<'_> {
                         )
                     })
                     .collect();
-                summary.interface = self.interface_hash(&tokens, false, proc_macro);
+                let derived = rules::derives_generic_code(&e.attrs, &e.generics);
+                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
             }
             Item::Mod(m) => {
                 let mut path = module.to_vec();
                 path.push(m.ident.to_string());
                 match &m.content {
+                    // An attribute macro on an inline module reads (and may
+                    // rewrite) everything in it (§10): one item, all interface.
+                    Some(_) if proc_macro => {
+                        summary.interface = self.interface_hash(&tokens, true, proc_macro);
+                    }
                     Some((_, items)) => {
                         // The declaration itself (attributes, visibility) is interface.
                         let mut head = TokenStream::new();
@@ -272,6 +309,7 @@ impl Summarizer<'_> {
         let mut methods = Vec::new();
         for impl_item in &imp.items {
             if rules::is_cfg_test(impl_item_attrs(impl_item)) {
+                self.has_cfg_test = true;
                 continue;
             }
             let item_tokens = impl_item.to_token_stream();
@@ -311,8 +349,9 @@ impl Summarizer<'_> {
                 }
                 _ => {
                     // Not eligible: the whole item is interface, positions
-                    // included when its body is exported (R4).
-                    let exported_body = matches!(impl_item, ImplItem::Fn(_));
+                    // included when its body or value is exported (R4); a
+                    // const's value can hold a closure, with its positions (§10).
+                    let exported_body = matches!(impl_item, ImplItem::Fn(_) | ImplItem::Const(_));
                     let hash = self.interface_hash(&item_tokens, exported_body, proc_macro);
                     interface.update(hash.as_bytes());
                 }
@@ -511,27 +550,6 @@ fn position(hasher: &mut blake3::Hasher, span: Span, line_starts: Option<&[usize
     hasher.update(&(start.line as u64).to_le_bytes());
     hasher.update(&(start.column as u64).to_le_bytes());
     hasher.update(&(byte_column as u64).to_le_bytes());
-}
-
-fn item_attrs(item: &Item) -> &[Attribute] {
-    match item {
-        Item::Const(i) => &i.attrs,
-        Item::Enum(i) => &i.attrs,
-        Item::ExternCrate(i) => &i.attrs,
-        Item::Fn(i) => &i.attrs,
-        Item::ForeignMod(i) => &i.attrs,
-        Item::Impl(i) => &i.attrs,
-        Item::Macro(i) => &i.attrs,
-        Item::Mod(i) => &i.attrs,
-        Item::Static(i) => &i.attrs,
-        Item::Struct(i) => &i.attrs,
-        Item::Trait(i) => &i.attrs,
-        Item::TraitAlias(i) => &i.attrs,
-        Item::Type(i) => &i.attrs,
-        Item::Union(i) => &i.attrs,
-        Item::Use(i) => &i.attrs,
-        _ => &[],
-    }
 }
 
 fn trait_item_attrs(item: &TraitItem) -> &[Attribute] {

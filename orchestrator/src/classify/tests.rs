@@ -421,3 +421,110 @@ fn explanations_name_the_item() {
         Some("struct R: field key changed".to_owned())
     );
 }
+
+/// Holes found by differential testing against cargo (`docs/rustc-facts.md` §10).
+#[test]
+fn differential_findings_are_not_underclassified() {
+    check(
+        &[
+            (
+                "R8: a bidirectional control character in a comment",
+                "fn a() -> u8 { 1 } // plain\n",
+                "fn a() -> u8 { 1 } // \u{202E}evil\n",
+                Signature,
+            ),
+            (
+                "R8: one in a doc comment",
+                "/// plain\npub fn a() {}\n",
+                "/// \u{2067}text\npub fn a() {}\n",
+                Signature,
+            ),
+            (
+                "R5: a proc-macro derive behind cfg_attr reads doc comments",
+                "#[cfg_attr(feature = \"serde\", derive(Serialize))]\n/// old\npub struct S { a: u8 }\n",
+                "#[cfg_attr(feature = \"serde\", derive(Serialize))]\n/// new\npub struct S { a: u8 }\n",
+                Signature,
+            ),
+            (
+                "R5: an attribute macro behind cfg_attr",
+                "#[cfg_attr(unix, my_attr)]\nfn f() -> u8 { 1 }\n",
+                "#[cfg_attr(unix, my_attr)]\nfn f() -> u8 { 2 }\n",
+                Signature,
+            ),
+            (
+                "R2: an attribute macro on an item nested in a private body",
+                "fn f() -> u8 {\n    #[my_attr]\n    fn inner() {}\n    1\n}\n",
+                "fn f() -> u8 {\n    #[my_attr]\n    fn inner() {}\n    2\n}\n",
+                Signature,
+            ),
+            (
+                "R5: an attribute macro on an inline module sees its children's bodies",
+                "#[my_attr]\nmod m {\n    fn f() -> u8 { 1 }\n}\n",
+                "#[my_attr]\nmod m {\n    fn f() -> u8 { 2 }\n}\n",
+                Signature,
+            ),
+            (
+                "R4: std derives on a generic type, moved",
+                "#[derive(Debug, Clone)]\npub struct W<T>(pub T);\n",
+                "\n#[derive(Debug, Clone)]\npub struct W<T>(pub T);\n",
+                Signature,
+            ),
+            (
+                "R4: std derives on a generic type behind cfg_attr, moved",
+                "#[cfg_attr(unix, derive(Clone))]\npub struct W<T>(pub T);\n",
+                "\n#[cfg_attr(unix, derive(Clone))]\npub struct W<T>(pub T);\n",
+                Signature,
+            ),
+            (
+                "R4: a closure in an associated const, moved by a comment line in the impl",
+                "pub struct S;\nimpl S {\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
+                "pub struct S;\nimpl S {\n    // moved\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
+                Signature,
+            ),
+        ],
+        false,
+    );
+    // The fixes are no wider than the facts.
+    check(
+        &[
+            (
+                "std derives on a non-generic type, moved",
+                "#[derive(Debug, Clone)]\npub struct P(pub u8);\n",
+                "\n#[derive(Debug, Clone)]\npub struct P(pub u8);\n",
+                Codegen,
+            ),
+            (
+                "cfg_attr with only builtin attributes",
+                "#[cfg_attr(unix, inline)]\npub fn f() -> u8 { 1 }\n",
+                "#[cfg_attr(unix, inline)]\n/// doc\npub fn f() -> u8 { 1 }\n",
+                Signature,
+            ),
+        ],
+        false,
+    );
+}
+
+#[test]
+fn crate_level_facts_are_recorded_per_file() {
+    use super::rules::cfg_test_is_set;
+    let s = summarize("macro_rules! vec { () => { impl Foo {} } }\n");
+    assert!(s.shadows_macros, "a crate-local vec! shadows std's");
+    assert!(summarize("use my_macros::format;\n").shadows_macros);
+    assert!(summarize("#[macro_use]\nextern crate lazy;\n").shadows_macros);
+    assert!(!summarize("#[macro_use]\nextern crate alloc;\nfn f() { vec![1]; }\n").shadows_macros);
+    assert!(!summarize("macro_rules! mine { () => {} }\n").shadows_macros);
+
+    let s = summarize("const T: &str = include_str!(\"data/table.rs\");\n");
+    assert_eq!(s.includes, vec!["data/table.rs".to_owned()]);
+    assert!(summarize("#[cfg(test)]\nmod tests {}\n").has_cfg_test);
+    assert!(!summarize("#[cfg(any(test, unix))]\nmod m {}\n").has_cfg_test);
+
+    let flags = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(cfg_test_is_set(&flags(&["--cfg", "test"]), []));
+    assert!(cfg_test_is_set(&flags(&["--cfg=test"]), []));
+    assert!(cfg_test_is_set(&flags(&[]), ["test"]));
+    assert!(!cfg_test_is_set(
+        &flags(&["--cfg", "testing"]),
+        ["feature=\"test\""]
+    ));
+}

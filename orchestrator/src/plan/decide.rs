@@ -47,6 +47,8 @@ pub struct PlanInput<'a> {
     pub cache: &'a SyntaxCache,
     /// Per unit: rustc may inline across crates into or out of it (R6).
     pub optimizing: &'a UnitMap<bool>,
+    /// Per unit: `test` is one of its cfgs (R7).
+    pub cfg_test: &'a UnitMap<bool>,
     /// Relink binaries instead of recompiling them when allowed.
     pub relink: bool,
     pub touches: &'a [Touch],
@@ -554,6 +556,7 @@ fn own_change(
         current,
         input.cache,
         input.optimizing[id],
+        input.cfg_test[id],
     );
     let classification = relative_to_package(classification, &graph.package(unit.pkg).root, root);
     match classification.class {
