@@ -1,11 +1,12 @@
 //! The command line: parse arguments and environment, run, map to an exit code.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::driver::{self, BuildOptions};
+use crate::error::Error;
 use crate::report::{self, MessageFormat, Verbosity};
 use crate::touch::TouchSpec;
 
@@ -248,8 +249,17 @@ fn graph(args: GraphArgs) -> i32 {
                     report::graph::dot(&session.graph, &session.infos, &session.plan)
                 }
             };
-            print!("{text}");
-            0
+            // A closed stdout (`| head`, a missing `dot`) ends the output
+            // quietly, as cargo does; other write errors are reported.
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(e) => {
+                    reporter.error(&Error::io("write", Path::new("<stdout>"), e));
+                    101
+                }
+            }
         }
         Err(error) => {
             reporter.error(&error);

@@ -65,6 +65,9 @@ pub enum Error {
 
     #[error("could not compile {}", list_crates(crates))]
     CompileFailed { crates: Vec<String> },
+
+    #[error("could not start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
 }
 
 fn crate_suffix(krate: &Option<String>) -> String {
@@ -139,8 +142,15 @@ impl Error {
                 "name a workspace crate, optionally `::` an item path in it, e.g. `--touch core_lib::Storage`"
             }
             Error::CompileFailed { .. } => return None,
+            Error::Threads { .. } => "lower `-j` (or `build.jobs`), or free system resources",
         };
         Some(text.to_owned())
+    }
+
+    /// Already said, unit by unit, while the build ran ("could not compile
+    /// `x` (lib) due to the errors above"): human output says it once, as cargo.
+    pub fn reported_per_unit(&self) -> bool {
+        matches!(self, Error::CompileFailed { .. })
     }
 
     /// cargo's convention: 101 for a failed build of any kind.

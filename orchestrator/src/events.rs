@@ -94,8 +94,10 @@ pub enum BuildEvent {
     PlanFinished {
         predicted: Duration,
     },
-    /// A relink failed: `count` more units run a job than `BuildStarted`
-    /// announced (the binary itself was counted; its job becomes a compile).
+    /// Re-planning during the build: `count` more units run a job than
+    /// `BuildStarted` announced — a relink failed (the binary was counted;
+    /// its job becomes a compile), or a build script printed something new
+    /// (its package's units compile).
     JobsAdded {
         count: usize,
     },

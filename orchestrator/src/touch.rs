@@ -112,6 +112,7 @@ fn resolve_one(touch: &TouchSpec, graph: &CrateGraph, cache: &SyntaxCache) -> Re
     let view = current_view(
         root,
         &relative_to(&graph.unit(unit).target.src_path, root),
+        None,
         cache,
     );
     let found = view.find(&touch.path);

@@ -414,3 +414,39 @@ fn edits_of_every_kind_of_item_match_cargo() {
         }
     }
 }
+
+/// A module rustc does not compile here (`#[cfg(windows)] mod win;` on
+/// Linux) is not part of the crate: it does not stop a body edit elsewhere
+/// from being codegen-only.
+#[test]
+fn a_cfgd_out_module_does_not_block_classification() {
+    let ws = Ws::new("edits");
+    let lib = "base/src/lib.rs";
+    ws.write(
+        lib,
+        &format!(
+            "{}\n#[cfg(windows)]\nmod win;\n#[cfg(any())]\nmod nowhere;\n",
+            ws.read(lib)
+        ),
+    );
+    ws.write("base/src/win.rs", "pub fn only_on_windows() {}\n");
+    build(&ws).assert_success();
+    ws.replace(
+        lib,
+        "fn helper() -> i64 {\n    1\n}",
+        "fn helper() -> i64 {\n    3\n}",
+    );
+    let out = build(&ws);
+    out.assert_success();
+    assert_eq!(out.change_of("base (lib)"), "codegen", "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&ws)[0].contains("plain=30 "));
+
+    // Editing the cfg'd-out file changes nothing rustc reads.
+    ws.write(
+        "base/src/win.rs",
+        "pub fn only_on_windows() { let _ = 1; }\n",
+    );
+    let out = build(&ws);
+    out.assert_success();
+    assert!(out.redone().is_empty(), "{}", out.describe());
+}

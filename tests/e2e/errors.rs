@@ -207,3 +207,46 @@ fn usage_errors_exit_2() {
     }
     assert!(!ws.path("target").exists(), "a usage error builds nothing");
 }
+
+#[test]
+fn empty_root_manifest() {
+    let (message, _) = fails_with("bad/empty_manifest");
+    assert_mentions(&message, &["Cargo.toml", "[package]", "[workspace]"]);
+}
+
+#[test]
+fn invalid_package_name() {
+    let (message, _) = fails_with("bad/invalid_name");
+    assert_mentions(&message, &["Cargo.toml", "my lib"]);
+}
+
+/// `-j` is a limit, as in cargo: a huge one builds, with as many threads as
+/// there is work.
+#[test]
+fn a_huge_job_count_builds() {
+    let ws = Ws::new("chain");
+    let out = run(build_cmd(&ws).args(["-j", "4294967295"]));
+    out.assert_success();
+    assert!(!out.compiled().is_empty(), "{}", out.describe());
+}
+
+/// A closed stdout (`orchestrator graph --format dot | dot` without `dot`)
+/// ends quietly, as cargo does.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let ws = Ws::new("chain");
+    let mut child = orchestrator()
+        .args(["graph", "--format", "dot"])
+        .current_dir(&ws.root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn orchestrator graph");
+    drop(child.stdout.take());
+    let out = child
+        .wait_with_output()
+        .expect("wait for orchestrator graph");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -113,6 +113,11 @@ fn human_output_shows_rustc_diagnostics_and_the_failed_crate() {
         out.stderr.contains("bad_lib/src/lib.rs"),
         "rustc's location\n{ctx}"
     );
+    assert_eq!(
+        out.stderr.matches("could not compile").count(),
+        1,
+        "said once, as cargo does\n{ctx}"
+    );
     assert!(out.stderr.contains("could not compile `bad_lib`"), "{ctx}");
     assert!(
         out.stderr.contains("   Compiling good_lib v0.1.0 (lib)"),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::CrateContext;
 use super::summary::{FileSummary, ItemSummary};
 use super::walk::CrateView;
 
@@ -66,8 +67,9 @@ impl Classification {
     }
 }
 
-/// Compare crate versions. `release` applies R6 (every body is interface).
-pub fn compare(old: &CrateView, new: &CrateView, release: bool) -> Classification {
+/// Compare crate versions in the unit's context (R6, R9).
+pub fn compare(old: &CrateView, new: &CrateView, cx: &CrateContext<'_>) -> Classification {
+    let release = cx.release;
     if let Some(why) = new.unresolved.as_ref().or(old.unresolved.as_ref()) {
         return Classification::new(ChangeClass::Signature, why.clone(), None);
     }
@@ -93,11 +95,13 @@ pub fn compare(old: &CrateView, new: &CrateView, release: bool) -> Classificatio
     }
     let verdict = compare_modules(old, new, release);
     // R9: bodies calling a crate-defined `vec!` may define items.
-    let shadowed = old
-        .files
-        .values()
-        .chain(new.files.values())
-        .any(|f| f.summary.shadows_macros);
+    let shadowed = old.files.values().chain(new.files.values()).any(|f| {
+        f.summary.shadows_macros
+            || f.summary
+                .glob_roots
+                .iter()
+                .any(|root| super::rules::foreign_glob(root, cx.externs))
+    });
     if verdict.class == ChangeClass::Codegen && shadowed {
         return Classification::new(
             ChangeClass::Signature,
@@ -164,7 +168,7 @@ pub fn compare_files(
     if let Some(why) = new.unclassifiable.as_ref().or(old.unclassifiable.as_ref()) {
         return Some((Signature, why.clone()));
     }
-    if old.inner != new.inner {
+    if old.inner_shape != new.inner_shape {
         return Some((Signature, "inner attributes (`#![...]`) changed".to_owned()));
     }
     let old_items: BTreeMap<&str, &ItemSummary> =
@@ -187,16 +191,18 @@ pub fn compare_files(
         let found = if before.interface != item.interface {
             Some((Signature, interface_change(before, item)))
         } else if before.body != item.body {
+            // Same tokens elsewhere: the body moved rather than changed.
+            let what = match before.shape == item.shape {
+                true => format!("{} moved", describe(item)),
+                false => format!("body of {} changed", describe(item)),
+            };
             if release {
                 Some((
                     Signature,
-                    format!(
-                        "body of {} changed (release builds inline across crates)",
-                        describe(item)
-                    ),
+                    format!("{what} (release builds inline across crates)"),
                 ))
             } else {
-                Some((Codegen, format!("body of {} changed", describe(item))))
+                Some((Codegen, what))
             }
         } else if before.exact != item.exact {
             Some((Codegen, format!("{} moved", describe(item))))
@@ -211,6 +217,10 @@ pub fn compare_files(
                 strongest = Some(found);
             }
         }
+    }
+    // Crate-level attributes carry no code: moved, they change positions only.
+    if strongest.is_none() && old.inner != new.inner {
+        strongest = Some((Codegen, "inner attributes (`#![...]`) moved".to_owned()));
     }
     // Identical items in identical places: a reorder would have shown as a move.
     strongest

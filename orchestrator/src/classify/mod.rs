@@ -24,9 +24,17 @@ pub use walk::{CrateView, walk};
 
 use crate::ledger::FileRecord;
 
-/// The crate as it is on disk now.
-pub fn current_view(ws_root: &Path, src: &Path, cache: &SyntaxCache) -> CrateView {
-    walk(src, &mut |path| cache.summarize_file(&ws_root.join(path)))
+/// The crate as it is on disk now; with `compiled`, only the modules rustc
+/// read in the recorded build (see [`walk`]).
+pub fn current_view(
+    ws_root: &Path,
+    src: &Path,
+    compiled: Option<&dyn Fn(&Path) -> bool>,
+    cache: &SyntaxCache,
+) -> CrateView {
+    walk(src, compiled, &mut |path| {
+        cache.summarize_file(&ws_root.join(path))
+    })
 }
 
 /// The crate as the ledger recorded it: summaries of the recorded hashes.
@@ -35,34 +43,46 @@ pub fn recorded_view(src: &Path, recorded: &[FileRecord], cache: &SyntaxCache) -
         .iter()
         .map(|f| (f.path.as_path(), f.hash.as_str()))
         .collect();
-    walk(src, &mut |path| {
+    let compiled = |path: &Path| hashes.contains_key(path);
+    walk(src, Some(&compiled), &mut |path| {
         let hash = hashes.get(path)?;
         Some((hash.to_string(), cache.get(hash)?))
     })
 }
 
+/// What the rules need to know about the unit, beyond its sources.
+#[derive(Debug, Clone, Copy)]
+pub struct CrateContext<'a> {
+    /// rustc may inline across crates into or out of the unit (R6).
+    pub release: bool,
+    /// `test` is one of the unit's cfgs (R7).
+    pub cfg_test: bool,
+    /// The unit's extern crate names (R9).
+    pub externs: &'a [String],
+}
+
 /// Classify the change of a crate whose recorded inputs are `recorded` and
-/// whose files now hash to `current` (workspace-relative paths). `release`:
-/// rustc may inline across crates (R6); `cfg_test`: `test` is a cfg of the
-/// unit (R7).
+/// whose files now hash to `current` (workspace-relative paths).
 pub fn classify_crate(
     ws_root: &Path,
     src: &Path,
     recorded: &[FileRecord],
     current: &HashMap<PathBuf, Option<String>>,
     cache: &SyntaxCache,
-    release: bool,
-    cfg_test: bool,
+    cx: &CrateContext<'_>,
 ) -> Classification {
     let old = recorded_view(src, recorded, cache);
-    if old.unresolved.is_some() {
+    if let Some(why) = &old.unresolved {
         return Classification::new(
             ChangeClass::Signature,
-            "no record of the previous sources' syntax",
+            format!("the previous sources cannot be compared ({why})"),
             None,
         );
     }
-    let new = current_view(ws_root, src, cache);
+    let read: std::collections::HashSet<&Path> =
+        recorded.iter().map(|f| f.path.as_path()).collect();
+    let compiled = |path: &Path| read.contains(path);
+    let new = current_view(ws_root, src, Some(&compiled), cache);
     // Files rustc read that the walker does not reach (`include!`,
     // `include_str!`, macro-generated modules): any change is a signature change.
     for file in recorded {
@@ -84,12 +104,12 @@ pub fn classify_crate(
         .values()
         .chain(new.files.values())
         .any(|f| f.summary.has_cfg_test);
-    if cfg_test && has_cfg_test {
+    if cx.cfg_test && has_cfg_test {
         return Classification::new(
             ChangeClass::Signature,
             "`test` is a cfg of this build, so `#[cfg(test)]` items are compiled",
             None,
         );
     }
-    compare(&old, &new, release)
+    compare(&old, &new, cx)
 }

@@ -46,9 +46,10 @@
 //!
 //! **R9 (shadowed macros)** — [`EXPRESSION_MACROS`] are only known when they
 //! are std's: a crate that defines a `macro_rules!` with such a name, imports
-//! one with `use`, or imports a crate's macros with `#[macro_use] extern
-//! crate` makes every codegen-only verdict a signature change (§10)
-//! ([`shadows_expression_macros`]).
+//! one with `use`, imports a crate's macros with `#[macro_use] extern crate`
+//! or glob-imports another crate (`use dep::*`) makes every codegen-only
+//! verdict a signature change (§10) ([`shadows_expression_macros`],
+//! [`foreign_glob`]).
 //!
 //! **R10 (files read twice)** — a module file that is also read by
 //! `include_str!`, `include_bytes!` or `include!` is data a dependent may
@@ -299,10 +300,6 @@ pub fn shadows_expression_macros(file: &syn::File) -> bool {
         fn visit_use_rename(&mut self, rename: &'ast syn::UseRename) {
             self.0 |= EXPRESSION_MACROS.contains(&rename.rename.to_string().as_str());
         }
-        fn visit_use_glob(&mut self, _: &'ast syn::UseGlob) {
-            // A glob may bring in a macro named like std's.
-            self.0 = true;
-        }
         fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
             let std_crate = matches!(item.ident.to_string().as_str(), "std" | "core" | "alloc");
             if !std_crate && item.attrs.iter().any(|a| a.path().is_ident("macro_use")) {
@@ -313,6 +310,45 @@ pub fn shadows_expression_macros(file: &syn::File) -> bool {
     let mut finder = Finder(false);
     finder.visit_file(file);
     finder.0
+}
+
+/// R9: the first segment of every glob import's path (`serde` for `use
+/// serde::*;`): a glob from another crate may bring in a macro named like
+/// std's; one from the crate itself only brings what the crate defines.
+pub fn glob_import_roots(file: &syn::File) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+            fn walk(tree: &syn::UseTree, root: Option<&str>, out: &mut Vec<String>) {
+                match tree {
+                    syn::UseTree::Path(p) => {
+                        let first = root.map(str::to_owned).unwrap_or(p.ident.to_string());
+                        walk(&p.tree, Some(&first), out);
+                    }
+                    syn::UseTree::Group(g) => {
+                        for t in &g.items {
+                            walk(t, root, out);
+                        }
+                    }
+                    syn::UseTree::Glob(_) => out.push(root.unwrap_or("").to_owned()),
+                    _ => {}
+                }
+            }
+            walk(&item.tree, None, &mut self.0);
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_file(file);
+    finder.0.sort();
+    finder.0.dedup();
+    finder.0
+}
+
+/// R9: may a glob import rooted at `root` bring in a macro that shadows
+/// std's? Only if it comes from another crate (`externs`: the unit's extern
+/// crate names) that is not std's.
+pub fn foreign_glob(root: &str, externs: &[String]) -> bool {
+    !matches!(root, "std" | "core" | "alloc") && externs.iter().any(|e| e == root)
 }
 
 /// R10: the literal paths of `include_str!`, `include_bytes!` and `include!`

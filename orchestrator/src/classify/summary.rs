@@ -12,7 +12,7 @@ use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
 use super::rules;
 
 /// Bump when the summary format or hashing changes: old cache entries are then ignored.
-pub const SUMMARY_FORMAT: u32 = 2;
+pub const SUMMARY_FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
@@ -21,6 +21,8 @@ pub struct FileSummary {
     pub parsed: bool,
     /// Inner attributes (`#![...]`) and anything outside items, exactly.
     pub inner: String,
+    /// The same without positions: tells a move from an edit.
+    pub inner_shape: String,
     pub items: Vec<ItemSummary>,
     /// Out-of-line `mod name;` declarations, for the module walker.
     pub modules: Vec<ModDecl>,
@@ -31,6 +33,8 @@ pub struct FileSummary {
     pub has_cfg_test: bool,
     /// Defines or imports a macro that may shadow a std macro (R9).
     pub shadows_macros: bool,
+    /// First path segments of glob imports (R9).
+    pub glob_roots: Vec<String>,
     /// Literal paths of `include_str!`/`include_bytes!`/`include!` (R10).
     pub includes: Vec<String>,
 }
@@ -79,11 +83,13 @@ pub fn summarize(source: &str) -> FileSummary {
             format: SUMMARY_FORMAT,
             parsed: false,
             inner: String::new(),
+            inner_shape: String::new(),
             items: Vec::new(),
             modules: Vec::new(),
             unclassifiable: None,
             has_cfg_test: false,
             shadows_macros: false,
+            glob_roots: Vec::new(),
             includes: Vec::new(),
         };
     };
@@ -105,6 +111,7 @@ pub fn summarize(source: &str) -> FileSummary {
         format: SUMMARY_FORMAT,
         parsed: true,
         inner: hash_tokens(&inner_tokens, Some(&line_starts)),
+        inner_shape: hash_tokens(&inner_tokens, None),
         items,
         modules: cx.modules,
         unclassifiable: rules::has_bidi_control(source).then(|| {
@@ -112,6 +119,7 @@ pub fn summarize(source: &str) -> FileSummary {
         }),
         has_cfg_test: cx.has_cfg_test,
         shadows_macros: rules::shadows_expression_macros(&file),
+        glob_roots: rules::glob_import_roots(&file),
         includes: rules::included_paths(&file),
     }
 }

@@ -420,6 +420,23 @@ fn explanations_name_the_item() {
         explain("pub struct R { key: u8 }\n", "pub struct R { key: u16 }\n"),
         Some("struct R: field key changed".to_owned())
     );
+    // A comment line at line 1 moves the crate docs and every item: the
+    // explanation names an item that moved, not the inner attributes.
+    assert_eq!(
+        explain(
+            "//! Crate docs.\nfn helper() -> u8 { 1 }\n",
+            "// a new first line\n//! Crate docs.\nfn helper() -> u8 { 1 }\n"
+        ),
+        Some("fn helper moved".to_owned())
+    );
+    assert_eq!(
+        explain("//! Docs.\n", "\n//! Docs.\n"),
+        Some("inner attributes (`#![...]`) moved".to_owned())
+    );
+    assert_eq!(
+        explain("#![allow(dead_code)]\n", "#![allow(unused)]\n"),
+        Some("inner attributes (`#![...]`) changed".to_owned())
+    );
 }
 
 /// Holes found by differential testing against cargo (`docs/rustc-facts.md` §10).
@@ -513,6 +530,17 @@ fn crate_level_facts_are_recorded_per_file() {
     assert!(summarize("#[macro_use]\nextern crate lazy;\n").shadows_macros);
     assert!(!summarize("#[macro_use]\nextern crate alloc;\nfn f() { vec![1]; }\n").shadows_macros);
     assert!(!summarize("macro_rules! mine { () => {} }\n").shadows_macros);
+    use super::rules::foreign_glob;
+    let globs =
+        summarize("use serde::*;\nuse crate::store::*;\nuse Kind::*;\nuse std::{io::*, fmt};\n");
+    assert_eq!(globs.glob_roots, ["Kind", "crate", "serde", "std"]);
+    let externs = ["serde".to_owned(), "std".to_owned()];
+    assert!(foreign_glob("serde", &externs), "another crate's glob");
+    assert!(!foreign_glob("crate", &externs) && !foreign_glob("Kind", &externs));
+    assert!(
+        !foreign_glob("std", &externs),
+        "std's macros are the ones known"
+    );
 
     let s = summarize("const T: &str = include_str!(\"data/table.rs\");\n");
     assert_eq!(s.includes, vec!["data/table.rs".to_owned()]);

@@ -77,8 +77,15 @@ fn item_path(view: &FileView, item: &ItemSummary) -> (Vec<String>, Option<String
 
 /// Walk from `root` (workspace-relative crate root file). `source` returns
 /// a file's content hash and summary, or `None` if there is no such file.
+/// `compiled`, when known, holds every file rustc read for the crate (its
+/// dep-info): a declared module none of whose candidate files rustc read was
+/// not compiled (`#[cfg(windows)] mod windows;` on Linux) and is skipped.
+/// Whether it is compiled can only change through the `mod` item's own
+/// tokens (a signature change) or the unit's cfgs (a new spec), so skipping
+/// it in either version of the crate is sound.
 pub fn walk(
     root: &Path,
+    compiled: Option<&dyn Fn(&Path) -> bool>,
     source: &mut dyn FnMut(&Path) -> Option<(String, FileSummary)>,
 ) -> CrateView {
     let mut view = CrateView::default();
@@ -88,7 +95,10 @@ pub fn walk(
             continue;
         }
         let Some((hash, summary)) = source(&file) else {
-            view.unresolved = Some(format!("module file `{}` is missing", file.display()));
+            view.unresolved = Some(format!(
+                "module file `{}` could not be read",
+                file.display()
+            ));
             return view;
         };
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -122,9 +132,15 @@ pub fn walk(
             let mut child_module = module.clone();
             child_module.extend(decl.parents.iter().cloned());
             child_module.push(decl.name.clone());
+            let candidates: Vec<PathBuf> = candidates.iter().map(|c| normalize(c)).collect();
+            if let Some(compiled) = compiled
+                && !candidates.iter().any(|c| compiled(c))
+            {
+                continue; // cfg'd out: rustc never read it
+            }
             match candidates
                 .into_iter()
-                .map(|c| normalize(&c))
+                .filter(|c| compiled.is_none_or(|compiled| compiled(c)))
                 .find(|c| source(c).is_some())
             {
                 Some(child) => pending.push((child, child_module, false)),

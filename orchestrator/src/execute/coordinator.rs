@@ -6,7 +6,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -52,12 +51,18 @@ pub fn execute(
 ) -> Result<BuildSummary> {
     let mut coordinator = Coordinator::new(exec, ledger, reporter);
     coordinator.announce();
+    // `-j` is a limit, as in cargo: never more threads than units to run.
+    let threads = coordinator
+        .exec
+        .jobs
+        .min(coordinator.exec.infos.len())
+        .max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(coordinator.exec.jobs)
+        .num_threads(threads)
         .thread_name(|i| format!("orchestrator-job-{i}"))
         .build()
-        .map_err(|e| Error::State {
-            path: PathBuf::from("<thread pool>"),
+        .map_err(|e| Error::Threads {
+            threads,
             message: e.to_string(),
         })?;
     let (tx, rx) = crossbeam_channel::unbounded();

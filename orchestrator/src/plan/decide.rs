@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{Action, BuildPlan, Reason, UnitPlan, predict, stages};
-use crate::classify::{ChangeClass, Classification, SyntaxCache, classify_crate};
+use crate::classify::{ChangeClass, Classification, CrateContext, SyntaxCache, classify_crate};
 use crate::fingerprint::{UnitSettings, UnitSpec, is_immutable};
 use crate::graph::{CrateGraph, Source, UnitId, UnitKind, UnitMap};
 use crate::ledger::{Ledger, LedgerEntry, hash_records, links_hash};
@@ -473,7 +473,11 @@ fn own_change(
         };
     }
     let Some(entry) = entry else {
-        return Own::Changed(Reason::NeverBuilt, Signature);
+        let reason = match input.graph.unit(id).kind {
+            UnitKind::RunBuildScript => Reason::NeverRun,
+            _ => Reason::NeverBuilt,
+        };
+        return Own::Changed(reason, Signature);
     };
     let rebuild = |reason| Own::Changed(reason, Signature);
     if entry.toolchain != input.toolchain {
@@ -549,14 +553,18 @@ fn own_change(
         });
     }
     let src = relative_to(&unit.target.src_path, root);
+    let externs: Vec<String> = unit.deps.iter().map(|d| d.extern_name.clone()).collect();
     let classification = classify_crate(
         root,
         &src,
         &entry.inputs,
         current,
         input.cache,
-        input.optimizing[id],
-        input.cfg_test[id],
+        &CrateContext {
+            release: input.optimizing[id],
+            cfg_test: input.cfg_test[id],
+            externs: &externs,
+        },
     );
     let classification = relative_to_package(classification, &graph.package(unit.pkg).root, root);
     match classification.class {

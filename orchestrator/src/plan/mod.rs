@@ -103,6 +103,8 @@ impl Change {
 pub enum Reason {
     Unchanged,
     NeverBuilt,
+    /// A build script's run with this configuration never happened.
+    NeverRun,
     ToolchainChanged,
     SpecChanged,
     EnvChanged {
@@ -178,6 +180,7 @@ impl Reason {
             Reason::Edited(c) => Change::of(c.class),
             Reason::Touched { class, .. } => Change::of(*class),
             Reason::NeverBuilt
+            | Reason::NeverRun
             | Reason::ToolchainChanged
             | Reason::SpecChanged
             | Reason::EnvChanged { .. }
@@ -202,6 +205,7 @@ impl fmt::Display for Reason {
         match self {
             Reason::Unchanged => write!(f, "unchanged"),
             Reason::NeverBuilt => write!(f, "compiled — never built"),
+            Reason::NeverRun => write!(f, "runs — never run with this configuration"),
             Reason::ToolchainChanged => write!(f, "signature — the toolchain changed"),
             Reason::SpecChanged => {
                 write!(f, "signature — compiler flags or manifest settings changed")

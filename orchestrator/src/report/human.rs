@@ -329,6 +329,9 @@ impl Reporter for Human {
         if let Some(bars) = &self.bars {
             let _ = bars.multi.clear();
         }
+        if error.reported_per_unit() {
+            return;
+        }
         let label = self.style(Style::new().red().bold()).apply_to("error");
         self.line(&format!("{label}: {error}"));
         if let Some(help) = error.help() {
@@ -341,7 +344,7 @@ impl Reporter for Human {
 impl Human {
     fn summary(&self, summary: &BuildSummary) {
         if !summary.success {
-            return; // the error line follows from the CLI
+            return; // each failed unit said so as it failed
         }
         let scripts = match summary.ran {
             0 => String::new(),
