@@ -238,7 +238,7 @@ fn graph(args: GraphArgs) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
     let result = options(&args.workspace, tty, args.touch)
-        .and_then(|opts| driver::prepare(&opts, reporter.as_mut(), false));
+        .and_then(|opts| driver::prepare(&opts, reporter.as_mut()));
     match result {
         Ok(session) => {
             let text = match args.format {

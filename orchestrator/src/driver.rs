@@ -113,8 +113,8 @@ pub struct Session {
     pub cargo_exe: OsString,
     pub jobs: usize,
     pub env: BTreeMap<String, String>,
-    /// Held while the build runs; `None` for read-only commands.
-    _lock: Option<BuildLock>,
+    /// Held while the session lives: one build (or `graph`) per target directory.
+    _lock: BuildLock,
 }
 
 impl Session {
@@ -140,7 +140,7 @@ impl Session {
 
 /// Stages 1–6: configuration, cargo's plan, graph, specs, ledger,
 /// classification, plan. `lock`: take the target directory's build lock.
-pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> Result<Session> {
+pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Session> {
     let started = Instant::now();
     let env = opts.env.clone();
     let config = CargoConfig::load(&opts.cwd, env.clone(), &opts.config)?;
@@ -186,12 +186,8 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, lock: bool) -> 
     // Nothing is written for a workspace cargo cannot load.
     std::fs::create_dir_all(layout.ledger())
         .map_err(|e| Error::io("create target directory", &layout.ledger(), e))?;
-    let lock = match lock {
-        true => Some(BuildLock::acquire(&target_dir, || {
-            reporter.event(&BuildEvent::WaitingForLock)
-        })?),
-        false => None,
-    };
+    // `graph` takes it too: it reads the ledger, which a build rewrites.
+    let lock = BuildLock::acquire(&target_dir, || reporter.event(&BuildEvent::WaitingForLock))?;
     let graph = CrateGraph::build(&answer)?;
     let platforms: Vec<Option<&str>> = {
         let mut p: Vec<Option<&str>> = graph
@@ -450,7 +446,7 @@ fn target_cfgs(
 }
 
 pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
-    let mut session = prepare(opts, reporter, true)?;
+    let mut session = prepare(opts, reporter)?;
     let s = &session;
     if opts.dry_run || opts.explain {
         report_plan(&s.graph, &s.infos, &s.plan, reporter);

@@ -80,6 +80,12 @@ pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe
         }
     }
     drop_bitcode(main);
+    for arg in &argv {
+        let path = Path::new(arg);
+        if path.extension().is_some_and(|e| e == "o") && path.starts_with(target_dir) {
+            unshare(path).map_err(|e| format!("could not keep {}: {e}", path.display()))?;
+        }
+    }
     let target = target_dir.to_string_lossy().into_owned();
     let portable = |s: String| {
         if s.starts_with(&target) {
@@ -93,6 +99,24 @@ pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe
         program,
         args: argv.into_iter().map(portable).collect(),
         env: env.into_iter().map(|(k, v)| (k, portable(v))).collect(),
+    })
+}
+
+/// With incremental compilation, the object files `-C save-temps` keeps are
+/// hard links into rustc's incremental cache: damage to one would reach
+/// every later relink and compile. Give the recipe its own copy.
+fn unshare(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata(path)?.nlink() <= 1 {
+            return Ok(());
+        }
+    }
+    let tmp = path.with_extension("o.unshare");
+    std::fs::copy(path, &tmp)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
     })
 }
 

@@ -137,3 +137,28 @@ fn a_killed_build_releases_the_lock_at_once() {
     build(&ws).assert_success();
     assert_dev_matches_cargo(&ws);
 }
+
+/// `graph` reads the ledger a build rewrites: it waits for the build, then
+/// shows what it left (everything fresh), never a half-written state.
+#[test]
+fn graph_waits_for_a_running_build() {
+    let ws = Ws::new("wide");
+    let first = first_build_holding_the_lock(&ws);
+    let graph = orchestrator()
+        .arg("graph")
+        .current_dir(&ws.root)
+        .output()
+        .expect("run orchestrator graph");
+    let first = first.finish();
+    first.assert_success();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&graph.stdout),
+        String::from_utf8_lossy(&graph.stderr),
+    );
+    assert_eq!(graph.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Blocking waiting"), "{stderr}");
+    assert!(
+        stdout.contains("[fresh]") && !stdout.contains("[compile]"),
+        "the graph is read after the build: nothing left to compile\n{stdout}"
+    );
+}

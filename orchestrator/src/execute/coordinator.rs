@@ -90,6 +90,9 @@ struct UnitState {
     started_at: u64,
     /// A binary being relinked: its entry, updated afterwards.
     relinking: Option<LedgerEntry>,
+    /// `crate-started` was sent and neither `crate-finished` nor
+    /// `crate-failed` yet: every started unit ends with exactly one of them.
+    open: bool,
 }
 
 struct Coordinator<'a, 'l> {
@@ -108,7 +111,6 @@ struct Coordinator<'a, 'l> {
     running: usize,
     counts: Counts,
     failed: Vec<String>,
-    error: Option<Error>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -133,6 +135,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 metadata_ms: None,
                 started_at: 0,
                 relinking: None,
+                open: false,
             }
         });
         Coordinator {
@@ -149,7 +152,6 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             running: 0,
             counts: Counts::default(),
             failed: Vec::new(),
-            error: None,
         }
     }
 
@@ -209,7 +211,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     ) {
         self.epoch = Instant::now();
         loop {
-            if self.failed.is_empty() && self.error.is_none() {
+            if self.failed.is_empty() {
                 self.take_ready();
                 while self.running < self.exec.jobs {
                     let Some((_, _, id)) = self.ready.pop() else {
@@ -221,8 +223,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                             let tx = tx.clone();
                             scope.spawn(move |_| runner.run(&job, &tx));
                         }
+                        // The job could not be set up (its entry could not
+                        // be removed, its command not rendered): it failed.
                         Err(e) => {
-                            self.error = Some(e);
+                            self.fail(id, Duration::ZERO, e.to_string());
                             break;
                         }
                     }
@@ -250,7 +254,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 continue;
             }
             if let Err(e) = self.settle_fresh(id) {
-                self.error = Some(e);
+                self.fail(id, Duration::ZERO, e.to_string());
                 return;
             }
         }
@@ -353,6 +357,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
         self.state[id].status = Status::Running;
+        self.state[id].open = true;
         self.state[id].started_at = self.epoch.elapsed().as_millis() as u64;
         let pre_hash = match (&package.source, cx.settings[id].immutable_root.is_some()) {
             (Source::Member | Source::Path, false) => Some(package.root.clone()),
@@ -398,19 +403,24 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 match (result, action) {
                     (Ok(output), action) => self.succeeded(unit, action, *output),
                     (Err(failure), Action::Relink) => self.relink_failed(unit, failure),
-                    (Err(failure), _) => {
-                        self.state[unit].status = Status::Failed;
-                        let info = self.exec.infos[unit].clone();
-                        self.failed.push(info.label());
-                        self.reporter.event(&BuildEvent::JobFailed {
-                            unit: info,
-                            duration: failure.duration,
-                            message: failure.message,
-                        });
-                    }
+                    (Err(failure), _) => self.fail(unit, failure.duration, failure.message),
                 }
             }
         }
+    }
+
+    /// The unit's job failed, or what it produced could not be recorded:
+    /// nothing is recorded for it, and no new job starts.
+    fn fail(&mut self, unit: UnitId, duration: Duration, message: String) {
+        self.state[unit].status = Status::Failed;
+        self.state[unit].open = false;
+        let info = self.exec.infos[unit].clone();
+        self.failed.push(info.label());
+        self.reporter.event(&BuildEvent::JobFailed {
+            unit: info,
+            duration,
+            message,
+        });
     }
 
     fn succeeded(&mut self, unit: UnitId, action: Action, output: JobOutput) {
@@ -420,7 +430,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             _ => self.record_compile(unit, &output),
         };
         if let Err(e) = recorded {
-            self.error = Some(e);
+            // Disk full, permissions: the unit did not complete.
+            let key = self.key(unit).to_owned();
+            let _ = self.ledger.invalidate(&key);
+            self.fail(unit, output.duration, e.to_string());
             return;
         }
         match action {
@@ -434,6 +447,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             self.script_finished(unit, script.clone(), &output.output_hash);
         }
         self.queue.finish(unit, Artifact::Link);
+        self.state[unit].open = false;
         self.reporter.event(&BuildEvent::JobFinished {
             unit: self.exec.infos[unit].clone(),
             action,
@@ -666,11 +680,21 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         });
     }
 
-    fn finish(self) -> Result<BuildSummary> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
+    fn finish(mut self) -> Result<BuildSummary> {
         let graph = self.exec.cx.graph;
+        // Started, then stopped before its job could run again (a relink
+        // that failed, whose rustc fallback never started because another
+        // unit failed): it ends here, with nothing recorded.
+        for &id in graph.topological() {
+            if self.state[id].open {
+                self.state[id].open = false;
+                self.reporter.event(&BuildEvent::JobFailed {
+                    unit: self.exec.infos[id].clone(),
+                    duration: Duration::ZERO,
+                    message: "not rebuilt: the build stopped after another failure".to_owned(),
+                });
+            }
+        }
         let mut fresh = 0;
         for &id in graph.topological() {
             let state = &self.state[id];
