@@ -311,7 +311,15 @@ fn build(args: BuildArgs) -> i32 {
         timings: args.timings,
         ..o
     });
+    // Without a handler, SIGINT/SIGTERM would kill orchestrator alone and
+    // leave its rustc children running. (If none can be installed, signals
+    // keep their default action.)
+    let _ = crate::interrupt::install();
     let result = options.and_then(|options| driver::build(&options, reporter.as_mut()));
+    if let Some(signal) = crate::interrupt::received() {
+        // Children stopped, nothing half-done recorded: exit as cargo does.
+        return crate::interrupt::exit_code(signal);
+    }
     match result {
         Ok(_) => 0,
         Err(error) => {

@@ -26,7 +26,8 @@
 //! [`driver`] chains them (`prepare` for stages 1–6, then `build`); [`cli`]
 //! is the command line; [`manifest`] reads what cargo does not report
 //! (`[lints]`, the workspace root before cargo is asked); [`profile`] names
-//! directories and computes LTO roles; [`touch`] resolves `--touch` arguments.
+//! directories and computes LTO roles; [`touch`] resolves `--touch` arguments;
+//! [`interrupt`] stops children on SIGINT / SIGTERM.
 
 pub mod buildscript;
 pub mod cargo;
@@ -38,6 +39,7 @@ pub mod events;
 pub mod execute;
 pub mod fingerprint;
 pub mod graph;
+pub mod interrupt;
 pub mod invoke;
 pub mod ledger;
 pub mod link;

@@ -8,7 +8,7 @@
 //! change. Any failure is reported, and the caller rebuilds with rustc.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::ledger::LinkRecipe;
 
@@ -140,12 +140,12 @@ fn drop_bitcode(main: &Path) {
 pub fn relink(recipe: &LinkRecipe, target_dir: &Path) -> Result<(), String> {
     let target = target_dir.to_string_lossy();
     let resolve = |s: &String| s.replacen(TARGET, &target, 1);
-    let output = Command::new(resolve(&recipe.program))
-        .args(recipe.args.iter().map(resolve))
-        .envs(recipe.env.iter().map(|(k, v)| (k, resolve(v))))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run the linker `{}`: {e}", recipe.program))?;
+    let output = crate::interrupt::output(
+        Command::new(resolve(&recipe.program))
+            .args(recipe.args.iter().map(resolve))
+            .envs(recipe.env.iter().map(|(k, v)| (k, resolve(v)))),
+    )
+    .map_err(|e| format!("could not run the linker `{}`: {e}", recipe.program))?;
     if output.status.success() {
         return Ok(());
     }

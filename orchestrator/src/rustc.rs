@@ -129,11 +129,7 @@ pub fn remove_temp_dirs(dir: &Path) {
 }
 
 fn query(program: &Path, args: &[&str], cwd: &Path) -> Result<String> {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(std::process::Stdio::null())
-        .output()
+    let output = crate::interrupt::output(Command::new(program).args(args).current_dir(cwd))
         .map_err(|e| Error::Compiler {
             program: program.to_path_buf(),
             message: e.to_string(),

@@ -275,3 +275,42 @@ fn rebuild_at_once_while_orphaned_jobs_still_run() {
     again.assert_success();
     assert!(again.compiled().is_empty(), "{}", again.describe());
 }
+
+/// SIGTERM or SIGINT to orchestrator alone (as `kill PID` or a supervisor
+/// sends it): its rustc jobs stop with it, it exits 143 / 130 as cargo
+/// does, and the next build completes what was left, as cargo would.
+#[test]
+fn sigterm_and_sigint_stop_the_jobs_and_exit_like_cargo() {
+    for (signal, number, code) in [("-TERM", 15, 143), ("-INT", 2, 130)] {
+        let ws = Ws::new("wide");
+        let mut running = start_in_own_group(&ws);
+        let pgid = running.pid();
+        reach(&mut running, Moment::Event("crate-stage", None));
+        let status = std::process::Command::new("kill")
+            .args([signal, &running.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let stopped = running.finish();
+        assert_eq!(
+            stopped.code(),
+            Some(code),
+            "signal {number}\n{}",
+            stopped.describe()
+        );
+        assert!(
+            !stopped.stderr.contains("panicked"),
+            "{}",
+            stopped.describe()
+        );
+        // Nothing of the build runs on: its jobs were stopped, not orphaned.
+        assert!(
+            group_members(pgid).is_empty(),
+            "jobs left running after signal {number}: {:?}",
+            group_members(pgid)
+        );
+        let out = build(&ws);
+        out.assert_success();
+        assert_dev_matches_cargo(&ws);
+    }
+}

@@ -193,14 +193,10 @@ fn run_metadata(request: &CargoRequest) -> Result<Metadata> {
 
 /// Run a cargo query; on failure, cargo's own message is the error.
 fn run(mut cmd: Command, what: &str) -> Result<Vec<u8>> {
-    let output = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| Error::Cargo {
-            command: what.to_owned(),
-            output: format!("could not start cargo: {e}"),
-        })?;
+    let output = crate::interrupt::output(&mut cmd).map_err(|e| Error::Cargo {
+        command: what.to_owned(),
+        output: format!("could not start cargo: {e}"),
+    })?;
     if output.status.success() {
         return Ok(output.stdout);
     }

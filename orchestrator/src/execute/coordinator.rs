@@ -211,7 +211,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     ) {
         self.epoch = Instant::now();
         loop {
-            if self.failed.is_empty() {
+            // After SIGINT/SIGTERM the children are stopped (`interrupt`):
+            // wait for the running jobs to end, start nothing new.
+            if self.failed.is_empty() && crate::interrupt::received().is_none() {
                 self.take_ready();
                 while self.running < self.exec.jobs {
                     let Some((_, _, id)) = self.ready.pop() else {
@@ -710,7 +712,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         let wall = self.epoch.elapsed().as_millis() as u64;
         let schedule = measure_schedule(graph, &self.timings, wall, self.exec.jobs);
         Ok(BuildSummary {
-            success: self.failed.is_empty(),
+            success: self.failed.is_empty() && crate::interrupt::received().is_none(),
             compiled: self.counts.compiled,
             relinked: self.counts.relinked,
             ran: self.counts.ran,

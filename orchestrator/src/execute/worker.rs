@@ -191,12 +191,13 @@ fn run_rustc(
     if let Some(rmeta) = &job.outputs.rmeta {
         let _ = std::fs::remove_file(rmeta.with_extension("rlib"));
     }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start `{}`: {e}", invocation.program.display()))?;
+    let mut child = crate::interrupt::spawn(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .map_err(|e| format!("could not start `{}`: {e}", invocation.program.display()))?;
     let unit = job.unit;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -234,9 +235,9 @@ fn run_rustc(
         }
         reader.join().unwrap_or_default()
     });
-    let status = child
-        .wait()
-        .map_err(|e| format!("could not wait for rustc: {e}"))?;
+    let status = child.wait();
+    crate::interrupt::forget(child.id());
+    let status = status.map_err(|e| format!("could not wait for rustc: {e}"))?;
     if !status.success() {
         return Err(match status.code() {
             Some(code) => format!("rustc exited with status {code}"),
@@ -392,10 +393,7 @@ fn run_script(
     std::fs::create_dir_all(&dirs.out)
         .map_err(|e| format!("could not create `{}`: {e}", dirs.out.display()))?;
     let spawned_at = SystemTime::now();
-    let output = invocation
-        .command()
-        .stdin(Stdio::null())
-        .output()
+    let output = crate::interrupt::output(&mut invocation.command())
         .map_err(|e| format!("could not run `{}`: {e}", invocation.program.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
