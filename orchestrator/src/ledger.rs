@@ -8,8 +8,11 @@
 //! Invariants: an entry is written (atomically: temp file, fsync, rename)
 //! only after its rustc run succeeded, and removed before a rustc run
 //! starts, so a build killed at any moment leaves either a true entry or
-//! none. Nothing here stores an mtime or an absolute path inside the
-//! workspace.
+//! none. Freshness never rests on an mtime, and nothing here stores an
+//! absolute path inside the workspace. The one use of mtimes is a tripwire
+//! on the unit's own outputs ([`OutputStamp`]): an output whose size or
+//! mtime is not the one its job left was changed by someone else (a
+//! truncated binary, a replaced rlib), and the unit is rebuilt.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,6 +54,44 @@ pub struct LedgerEntry {
     /// For binaries: the linker command rustc ran, to relink without rustc.
     pub link: Option<LinkRecipe>,
     pub relink_ms: Option<u64>,
+    /// What the unit's job left on disk, for the tripwire.
+    #[serde(default)]
+    pub stamps: Vec<OutputStamp>,
+}
+
+/// Size and modification time of one output file, as its job left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputStamp {
+    /// The file name (outputs of one unit have distinct names).
+    pub name: String,
+    pub size: u64,
+    pub modified_ns: u128,
+}
+
+impl OutputStamp {
+    pub fn of(path: &Path) -> Option<OutputStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta.modified().ok()?;
+        Some(OutputStamp {
+            name: path.file_name()?.to_string_lossy().into_owned(),
+            size: meta.len(),
+            modified_ns: modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos(),
+        })
+    }
+
+    /// The first of `paths` that is not as its stamp says.
+    pub fn first_changed<'p>(stamps: &[OutputStamp], paths: &[&'p Path]) -> Option<&'p Path> {
+        paths.iter().copied().find(|path| {
+            let name = path.file_name().map(|n| n.to_string_lossy());
+            stamps
+                .iter()
+                .find(|s| Some(s.name.as_str()) == name.as_deref())
+                .is_some_and(|stamp| OutputStamp::of(path).as_ref() != Some(stamp))
+        })
+    }
 }
 
 /// A linker command recorded from `rustc --print link-args`. Paths inside
@@ -176,6 +217,7 @@ impl Ledger {
             metadata_ms: None,
             link: None,
             relink_ms: None,
+            stamps: Vec::new(),
         }
     }
 }

@@ -597,3 +597,46 @@ fn a_copied_workspace_relinks_against_its_own_artifacts() {
     again.assert_success();
     assert!(again.redone().is_empty(), "{}", again.describe());
 }
+
+/// Outputs damaged behind orchestrator's back (a truncated binary, a
+/// replaced rlib) are not "fresh": the ledger's tripwire sees them and the
+/// unit is rebuilt.
+#[test]
+fn damaged_outputs_are_rebuilt() {
+    let ws = built("sample-workspace");
+    let bin = ws.bin_dir().join("api_server");
+    let len = fs::metadata(&bin).expect("binary").len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&bin)
+        .and_then(|f| f.set_len(len / 2))
+        .expect("truncate the binary");
+    let out = build(&ws);
+    out.assert_success();
+    out.assert_compiled(["api_server"]);
+    assert!(
+        out.describe().contains("was changed since it was built"),
+        "{}",
+        out.describe()
+    );
+    assert_dev_matches_cargo(&ws);
+
+    let deps = ws.bin_dir().join("deps");
+    let rlib = fs::read_dir(&deps)
+        .expect("deps dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libcore_lib-") && name.ends_with(".rlib")
+        })
+        .expect("core_lib's rlib");
+    fs::write(&rlib, b"not an rlib").expect("replace the rlib");
+    let out = build(&ws);
+    out.assert_success();
+    assert!(out.compiled().contains("core_lib"), "{}", out.describe());
+    assert_dev_matches_cargo(&ws);
+    let again = build(&ws);
+    again.assert_success();
+    assert!(again.redone().is_empty(), "{}", again.describe());
+}

@@ -17,7 +17,9 @@ use crate::events::{BuildEvent, BuildSummary, JobTiming, Stage, UnitInfo, Verdic
 use crate::fingerprint::is_immutable;
 use crate::graph::{Source, UnitId, UnitKind, UnitMap};
 use crate::invoke::InvocationContext;
-use crate::ledger::{DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, links_hash};
+use crate::ledger::{
+    DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, OutputStamp, links_hash,
+};
 use crate::paths::{normalize, relative_to};
 use crate::plan::{Action, BuildPlan, Decisions, Escalation, Reason};
 use crate::profile::Profile;
@@ -543,7 +545,17 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
         entry.duration_ms = output.duration.as_millis() as u64;
+        entry.stamps = self.stamps(id);
         entry
+    }
+
+    /// The tripwire on what the unit's job just wrote.
+    fn stamps(&self, id: UnitId) -> Vec<OutputStamp> {
+        self.exec.cx.outputs[id]
+            .required()
+            .into_iter()
+            .filter_map(OutputStamp::of)
+            .collect()
     }
 
     /// Write the unit's ledger entry from what rustc reported it read, then
@@ -655,6 +667,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
         entry.relink_ms = Some(output.duration.as_millis() as u64);
+        entry.stamps = self.stamps(id);
         self.state[id].output = Some(output.output_hash.clone());
         self.ledger.record(entry)
     }

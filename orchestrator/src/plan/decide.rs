@@ -18,7 +18,7 @@ use super::{Action, BuildPlan, Reason, UnitPlan, predict, stages};
 use crate::classify::{ChangeClass, Classification, CrateContext, SyntaxCache, classify_crate};
 use crate::fingerprint::{UnitSettings, UnitSpec, is_immutable};
 use crate::graph::{CrateGraph, Source, UnitId, UnitKind, UnitMap};
-use crate::ledger::{Ledger, LedgerEntry, hash_records, links_hash};
+use crate::ledger::{Ledger, LedgerEntry, OutputStamp, hash_records, links_hash};
 use crate::paths::relative_to;
 use crate::rustc::Outputs;
 use crate::schedule::Durations;
@@ -503,12 +503,14 @@ fn own_change(
             });
         }
     }
-    if let Some(path) = input.outputs[id]
-        .required()
-        .into_iter()
-        .find(|p| !p.is_file())
-    {
+    let required = input.outputs[id].required();
+    if let Some(path) = required.iter().find(|p| !p.is_file()) {
         return rebuild(Reason::OutputMissing {
+            path: path.to_path_buf(),
+        });
+    }
+    if let Some(path) = OutputStamp::first_changed(&entry.stamps, &required) {
+        return rebuild(Reason::OutputChanged {
             path: path.to_path_buf(),
         });
     }

@@ -115,6 +115,10 @@ pub enum Reason {
     OutputMissing {
         path: PathBuf,
     },
+    /// An output is not as its job left it (the ledger's tripwire).
+    OutputChanged {
+        path: PathBuf,
+    },
     /// A member's own sources changed; the classifier says how.
     Edited(Classification),
     /// A file of a unit that is never classified (a dependency outside the
@@ -185,6 +189,7 @@ impl Reason {
             | Reason::SpecChanged
             | Reason::EnvChanged { .. }
             | Reason::OutputMissing { .. }
+            | Reason::OutputChanged { .. }
             | Reason::SourceChanged { .. }
             | Reason::ScriptInputChanged { .. }
             | Reason::ScriptEnvChanged { .. } => Change::Signature,
@@ -221,6 +226,11 @@ impl fmt::Display for Reason {
             Reason::OutputMissing { path } => {
                 write!(f, "compiled — output `{}` is missing", path.display())
             }
+            Reason::OutputChanged { path } => write!(
+                f,
+                "compiled — output `{}` was changed since it was built",
+                path.display()
+            ),
             Reason::Edited(c) => {
                 write!(f, "{} — {}", c.class, c.cause)?;
                 if let Some(file) = &c.file {
