@@ -473,10 +473,8 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     for t in &s.touches {
         if s.plan.action(t.unit) == Action::Compile {
             let unit = s.graph.unit(t.unit);
-            forget_incremental(
-                &s.layout.incremental(unit.platform.as_deref()),
-                &unit.crate_name,
-            );
+            s.layout
+                .forget_incremental(unit.platform.as_deref(), &unit.crate_name);
         }
     }
     let record_links = UnitMap::from_fn(&s.graph, |u| {
@@ -585,18 +583,6 @@ fn report_plan(
 }
 
 /// Remove a crate's incremental-compilation directories.
-fn forget_incremental(dir: &Path, crate_name: &str) {
-    let prefix = format!("{crate_name}-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// Whether `RUSTFLAGS` turn on optimization or LTO (cross-crate inlining),
 /// or tune inlining at all (R6).
 pub fn optimizes_across_crates(rustflags: &[String]) -> bool {

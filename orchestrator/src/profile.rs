@@ -103,6 +103,20 @@ impl Layout {
         self.root(platform).join("incremental")
     }
 
+    /// Remove a crate's incremental state (`incremental/<crate>-<hash>/`):
+    /// its next compile starts from scratch.
+    pub fn forget_incremental(&self, platform: Option<&str>, crate_name: &str) {
+        let prefix = format!("{crate_name}-");
+        let Ok(entries) = std::fs::read_dir(self.incremental(platform)) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     /// The host profile directory (`target/orchestrator/debug`): binaries,
     /// the ledger, the timings report.
     pub fn profile_dir(&self) -> PathBuf {

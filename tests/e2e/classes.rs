@@ -450,3 +450,52 @@ fn a_cfgd_out_module_does_not_block_classification() {
     out.assert_success();
     assert!(out.redone().is_empty(), "{}", out.describe());
 }
+
+/// Damaged objects in rustc's incremental cache and in the relink recipe:
+/// the relink fails, rustc's fallback (reusing the cache) fails too, and
+/// orchestrator compiles once more from a clean incremental state, says
+/// so, and the binary is cargo's.
+#[test]
+fn a_damaged_incremental_cache_is_retried_from_scratch() {
+    let ws = built("sample-workspace");
+    let target = ws.path("target/orchestrator/debug");
+    let mut damaged = 0;
+    let mut stack = vec![target.join("deps"), target.join("incremental")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs_entries(&dir) {
+            let name = entry
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if entry.is_dir() {
+                if dir.ends_with("incremental") && !name.starts_with("api_server-") {
+                    continue;
+                }
+                stack.push(entry);
+            } else if name.ends_with(".o") && entry.to_string_lossy().contains("api_server") {
+                std::fs::write(&entry, b"").expect("damage an object");
+                damaged += 1;
+            }
+        }
+    }
+    assert!(damaged > 0, "objects of api_server found");
+    ws.replace(CORE_LIB, "' ' | '-' => '_',", "' ' | '-' => '.',");
+    let out = build(&ws);
+    out.assert_success();
+    let retried = out.of("warning").into_iter().any(|e| {
+        e["crate"] == "api_server"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("without incremental state"))
+    });
+    assert!(retried, "{}", out.describe());
+    let outputs = assert_dev_matches_cargo(&ws);
+    assert!(outputs[0].contains("dave.smith"), "{}", outputs[0]);
+}
+
+fn fs_entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}

@@ -95,6 +95,14 @@ struct UnitState {
     /// `crate-started` was sent and neither `crate-finished` nor
     /// `crate-failed` yet: every started unit ends with exactly one of them.
     open: bool,
+    /// A binary whose relink failed and that rustc now compiles: if rustc
+    /// fails too, the incremental state both used may be damaged.
+    after_relink: bool,
+    /// Already retried from a clean incremental state.
+    retried: bool,
+    /// Diagnostics of a job that may be retried, shown once its outcome is
+    /// known (a retried attempt's errors are not the build's).
+    held: Vec<(String, String)>,
 }
 
 struct Coordinator<'a, 'l> {
@@ -138,6 +146,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 started_at: 0,
                 relinking: None,
                 open: false,
+                after_relink: false,
+                retried: false,
+                held: Vec::new(),
             }
         });
         Coordinator {
@@ -395,22 +406,40 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 level,
                 rendered,
             } => {
-                self.reporter.event(&BuildEvent::Diagnostic {
-                    unit: self.exec.infos[unit].clone(),
-                    level,
-                    rendered,
-                });
+                let state = &mut self.state[unit];
+                if state.after_relink && !state.retried {
+                    state.held.push((level, rendered));
+                } else {
+                    self.show_diagnostic(unit, level, rendered);
+                }
             }
             JobEvent::Done { unit, result } => {
                 self.running -= 1;
+                let retry =
+                    result.is_err() && self.state[unit].after_relink && !self.state[unit].retried;
+                let held = std::mem::take(&mut self.state[unit].held);
+                if !retry {
+                    for (level, rendered) in held {
+                        self.show_diagnostic(unit, level, rendered);
+                    }
+                }
                 let action = self.state[unit].action;
                 match (result, action) {
                     (Ok(output), action) => self.succeeded(unit, action, *output),
                     (Err(failure), Action::Relink) => self.relink_failed(unit, failure),
+                    (Err(failure), _) if retry => self.retry_clean(unit, failure),
                     (Err(failure), _) => self.fail(unit, failure.duration, failure.message),
                 }
             }
         }
+    }
+
+    fn show_diagnostic(&mut self, unit: UnitId, level: String, rendered: String) {
+        self.reporter.event(&BuildEvent::Diagnostic {
+            unit: self.exec.infos[unit].clone(),
+            level,
+            rendered,
+        });
     }
 
     /// The unit's job failed, or what it produced could not be recorded:
@@ -509,6 +538,30 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
+    /// A relink failed and then rustc failed on the same binary: both read
+    /// objects rustc's incremental cache keeps, so one damaged object would
+    /// fail every later build. Compile once more from a clean incremental
+    /// state, and say so.
+    fn retry_clean(&mut self, id: UnitId, failure: JobFailure) {
+        self.state[id].retried = true;
+        let unit = self.exec.cx.graph.unit(id);
+        self.exec
+            .cx
+            .layout
+            .forget_incremental(unit.platform.as_deref(), &unit.crate_name);
+        self.reporter.event(&BuildEvent::Warning {
+            unit: self.exec.infos[id].clone(),
+            message: format!(
+                "rustc failed after a failed relink; compiling once more without incremental state: {}",
+                failure.message
+            ),
+        });
+        self.state[id].status = Status::Queued;
+        self.sequence += 1;
+        self.ready
+            .push((self.exec.plan.priorities[id], Reverse(self.sequence), id));
+    }
+
     /// A relink that fails is never an error: compile the binary with rustc,
     /// after settling the metadata debt of everything rustc will load for it.
     fn relink_failed(&mut self, id: UnitId, failure: JobFailure) {
@@ -525,6 +578,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             .escalate(self.exec.cx.graph, Escalation::RelinkFailed { bin: id });
         // The binary itself was announced as a job already.
         self.state[id].status = Status::Done;
+        self.state[id].after_relink = true;
         self.apply(changes);
     }
 
