@@ -392,3 +392,39 @@ fn git_dependencies_build_and_follow_the_lock_file() {
     );
     assert!(assert_dev_matches_cargo(&ws)[0].contains("answer 42 from gitdep"));
 }
+
+/// Vendored sources (`cargo vendor` and source replacement in
+/// `.cargo/config.toml`): built from the vendor directory, as cargo does.
+#[test]
+fn vendored_sources_build_like_cargo() {
+    let ws = Ws::new("crates_io");
+    let vendor = std::process::Command::new(cargo_program())
+        .args(["vendor", "--locked", "-q", "vendor"])
+        .current_dir(&ws.root)
+        .output()
+        .expect("run cargo vendor");
+    assert!(
+        vendor.status.success(),
+        "{}",
+        String::from_utf8_lossy(&vendor.stderr)
+    );
+    let config = ".cargo/config.toml";
+    ws.write(
+        config,
+        &format!(
+            "{}\n[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n[source.vendored-sources]\ndirectory = \"vendor\"\n",
+            ws.read(config)
+        ),
+    );
+    let out = run(build_cmd(&ws).arg("--offline"));
+    out.assert_success();
+    assert!(
+        out.compiled().contains("serde"),
+        "dependencies are compiled from the vendor directory\n{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&ws)[0].contains("numbers 9876543210/9876543210"));
+    let again = run(build_cmd(&ws).arg("--offline"));
+    again.assert_success();
+    assert!(again.compiled().is_empty(), "{}", again.describe());
+}

@@ -314,15 +314,20 @@ pub enum Mtimes {
     Now,
 }
 
+/// Copy a workspace, without its top-level `target/` directory.
 pub fn copy_tree(from: &Path, to: &Path, mtimes: Mtimes) {
+    copy_dir(from, to, mtimes, true);
+}
+
+fn copy_dir(from: &Path, to: &Path, mtimes: Mtimes, top: bool) {
     fs::create_dir_all(to).expect("create copy dir");
     for entry in fs::read_dir(from).expect("read fixture dir") {
         let entry = entry.expect("dir entry");
         let name = entry.file_name();
         let kind = entry.file_type().expect("file type");
         if kind.is_dir() {
-            if name != "target" {
-                copy_tree(&entry.path(), &to.join(&name), mtimes);
+            if !(top && name == "target") {
+                copy_dir(&entry.path(), &to.join(&name), mtimes, false);
             }
         } else {
             let dest = to.join(&name);
@@ -339,7 +344,7 @@ pub fn copy_tree(from: &Path, to: &Path, mtimes: Mtimes) {
     }
 }
 
-/// Relative paths of every file under `root` (except `target/`, `Cargo.lock`), sorted.
+/// Relative paths of every file under `root` (except the top-level `target/`), sorted.
 pub fn list_files(root: &Path) -> Vec<PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in fs::read_dir(dir).expect("read dir") {
@@ -347,7 +352,7 @@ pub fn list_files(root: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             let name = entry.file_name();
             if entry.file_type().expect("file type").is_dir() {
-                if name != "target" {
+                if !(dir == root && name == "target") {
                     walk(root, &path, out);
                 }
             } else {
@@ -924,7 +929,7 @@ pub const DEV: CargoOpts<'static> = CargoOpts {
     profile: None,
 };
 
-fn cargo_program() -> std::ffi::OsString {
+pub fn cargo_program() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
