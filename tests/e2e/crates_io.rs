@@ -428,3 +428,67 @@ fn vendored_sources_build_like_cargo() {
     again.assert_success();
     assert!(again.compiled().is_empty(), "{}", again.describe());
 }
+
+/// A build script without `rerun-if` instructions that embeds the git
+/// commit (as ripgrep's does): a commit that changes no file of its package
+/// still reruns it, as a clean cargo build would see the new commit.
+#[test]
+fn a_new_commit_reruns_build_scripts_without_rerun_if() {
+    let ws = Ws::new("edits");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&ws.root)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("run git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    ws.write(
+        "app/build.rs",
+        r#"fn main() {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .output()
+        .expect("git");
+    println!("cargo:rustc-env=APP_COMMIT={}", String::from_utf8_lossy(&out.stdout).trim());
+}
+"#,
+    );
+    ws.write(
+        "app/src/main.rs",
+        "fn main() {\n    println!(\"commit {}\", env!(\"APP_COMMIT\"));\n}\n",
+    );
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "one"]);
+    build(&ws).assert_success();
+    let first = git(&["rev-parse", "--short=10", "HEAD"]);
+    assert!(assert_dev_matches_cargo(&ws)[0].contains(&first));
+
+    // A commit that touches another package only.
+    ws.replace(
+        BASE_LIB,
+        "pub const LIMIT: i64 = 5;",
+        "pub const LIMIT: i64 = 5; // same",
+    );
+    git(&["commit", "-q", "-am", "two"]);
+    let out = build(&ws);
+    out.assert_success();
+    let second = git(&["rev-parse", "--short=10", "HEAD"]);
+    assert!(
+        assert_dev_matches_cargo(&ws)[0].contains(&second),
+        "{}",
+        out.describe()
+    );
+}
+
+const BASE_LIB: &str = "base/src/lib.rs";

@@ -46,6 +46,28 @@ pub struct Classification {
     pub cause: String,
     /// Workspace-relative file the cause is in, if any.
     pub file: Option<PathBuf>,
+    /// A codegen-only verdict from one item's body: that item (`fn
+    /// normalize`), for dependents' explanations.
+    pub body_of: Option<String>,
+}
+
+/// What changed in one file, if anything but comments and whitespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileChange {
+    pub class: ChangeClass,
+    pub cause: String,
+    /// The item whose body alone changed (see [`Classification::body_of`]).
+    pub body_of: Option<String>,
+}
+
+impl FileChange {
+    fn new(class: ChangeClass, cause: impl Into<String>) -> Self {
+        FileChange {
+            class,
+            cause: cause.into(),
+            body_of: None,
+        }
+    }
 }
 
 impl Classification {
@@ -54,6 +76,7 @@ impl Classification {
             class,
             cause: cause.into(),
             file: file.map(Path::to_path_buf),
+            body_of: None,
         }
     }
 
@@ -138,8 +161,9 @@ fn compare_modules(old: &CrateView, new: &CrateView, release: bool) -> Classific
             continue;
         }
         let found = compare_files(&old_file.summary, &new_file.summary, release);
-        if let Some((class, cause)) = found {
-            let file_verdict = Classification::new(class, cause, Some(path));
+        if let Some(change) = found {
+            let mut file_verdict = Classification::new(change.class, change.cause, Some(path));
+            file_verdict.body_of = change.body_of;
             if verdict.file.is_none() && verdict.class == ChangeClass::Cosmetic {
                 verdict = file_verdict;
             } else {
@@ -156,20 +180,19 @@ fn compare_modules(old: &CrateView, new: &CrateView, release: bool) -> Classific
 }
 
 /// `None`: the files are the same up to comments and whitespace (R1).
-pub fn compare_files(
-    old: &FileSummary,
-    new: &FileSummary,
-    release: bool,
-) -> Option<(ChangeClass, String)> {
+pub fn compare_files(old: &FileSummary, new: &FileSummary, release: bool) -> Option<FileChange> {
     use ChangeClass::*;
     if !old.parsed || !new.parsed {
-        return Some((Signature, "the file does not parse".to_owned()));
+        return Some(FileChange::new(Signature, "the file does not parse"));
     }
     if let Some(why) = new.unclassifiable.as_ref().or(old.unclassifiable.as_ref()) {
-        return Some((Signature, why.clone()));
+        return Some(FileChange::new(Signature, why.clone()));
     }
     if old.inner_shape != new.inner_shape {
-        return Some((Signature, "inner attributes (`#![...]`) changed".to_owned()));
+        return Some(FileChange::new(
+            Signature,
+            "inner attributes (`#![...]`) changed",
+        ));
     }
     let old_items: BTreeMap<&str, &ItemSummary> =
         old.items.iter().map(|i| (i.key.as_str(), i)).collect();
@@ -177,40 +200,54 @@ pub fn compare_files(
         new.items.iter().map(|i| (i.key.as_str(), i)).collect();
     for (key, item) in &new_items {
         if !old_items.contains_key(key) {
-            return Some((Signature, format!("{} added", describe(item))));
+            return Some(FileChange::new(
+                Signature,
+                format!("{} added", describe(item)),
+            ));
         }
     }
     for (key, item) in &old_items {
         if !new_items.contains_key(key) {
-            return Some((Signature, format!("{} removed", describe(item))));
+            return Some(FileChange::new(
+                Signature,
+                format!("{} removed", describe(item)),
+            ));
         }
     }
-    let mut strongest: Option<(ChangeClass, String)> = None;
+    let mut strongest: Option<FileChange> = None;
     for item in &new.items {
         let before = old_items[item.key.as_str()];
         let found = if before.interface != item.interface {
-            Some((Signature, interface_change(before, item)))
+            Some(FileChange::new(Signature, interface_change(before, item)))
         } else if before.body != item.body {
             // Same tokens elsewhere: the body moved rather than changed.
-            let what = match before.shape == item.shape {
+            let moved = before.shape == item.shape;
+            let what = match moved {
                 true => format!("{} moved", describe(item)),
                 false => format!("body of {} changed", describe(item)),
             };
             if release {
-                Some((
+                Some(FileChange::new(
                     Signature,
                     format!("{what} (release builds inline across crates)"),
                 ))
             } else {
-                Some((Codegen, what))
+                Some(FileChange {
+                    class: Codegen,
+                    cause: what,
+                    body_of: (!moved).then(|| describe(item)),
+                })
             }
         } else if before.exact != item.exact {
-            Some((Codegen, format!("{} moved", describe(item))))
+            Some(FileChange::new(
+                Codegen,
+                format!("{} moved", describe(item)),
+            ))
         } else {
             None
         };
         if let Some(found) = found {
-            if found.0 == Signature {
+            if found.class == Signature {
                 return Some(found);
             }
             if strongest.is_none() {
@@ -220,7 +257,10 @@ pub fn compare_files(
     }
     // Crate-level attributes carry no code: moved, they change positions only.
     if strongest.is_none() && old.inner != new.inner {
-        strongest = Some((Codegen, "inner attributes (`#![...]`) moved".to_owned()));
+        strongest = Some(FileChange::new(
+            Codegen,
+            "inner attributes (`#![...]`) moved",
+        ));
     }
     // Identical items in identical places: a reorder would have shown as a move.
     strongest

@@ -8,7 +8,7 @@ use ChangeClass::*;
 
 fn class(before: &str, after: &str, release: bool) -> ChangeClass {
     compare_files(&summarize(before), &summarize(after), release)
-        .map(|(c, _)| c)
+        .map(|f| f.class)
         .unwrap_or(Cosmetic)
 }
 
@@ -401,7 +401,7 @@ fn r7_cfg_test_is_ignored_but_other_cfgs_are_not() {
 #[test]
 fn explanations_name_the_item() {
     let explain =
-        |a: &str, b: &str| compare_files(&summarize(a), &summarize(b), false).map(|(_, c)| c);
+        |a: &str, b: &str| compare_files(&summarize(a), &summarize(b), false).map(|f| f.cause);
     assert_eq!(
         explain(
             "pub trait Storage { fn get(&self); }\n",

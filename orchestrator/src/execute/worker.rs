@@ -450,9 +450,50 @@ fn run_script(
     })
 }
 
+/// The files that say which commit is checked out in the git work tree
+/// around `dir`: `HEAD` and the branch it names (loose or packed). A build
+/// script without `rerun-if` instructions may read them through `git` (as
+/// ripgrep's embeds `git rev-parse HEAD`): cargo reruns such a script when
+/// any package file's mtime moves, which a checkout does; orchestrator
+/// compares content, so the commit itself is an input.
+fn git_head(dir: &Path) -> Vec<PathBuf> {
+    let Some(git_dir) = dir.ancestors().find_map(|d| {
+        let dot_git = d.join(".git");
+        if dot_git.is_dir() {
+            return Some(dot_git);
+        }
+        // A linked work tree: `.git` is a file `gitdir: <path>`.
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let target = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+        Some(if target.is_absolute() {
+            target
+        } else {
+            d.join(target)
+        })
+    }) else {
+        return Vec::new();
+    };
+    let head = git_dir.join("HEAD");
+    let mut files = vec![head.clone()];
+    if let Ok(text) = std::fs::read_to_string(&head)
+        && let Some(reference) = text.strip_prefix("ref:")
+    {
+        // A branch lives in its own file or in `packed-refs` (of the
+        // common dir for linked work trees).
+        let common = std::fs::read_to_string(git_dir.join("commondir"))
+            .map(|c| git_dir.join(c.trim()))
+            .unwrap_or_else(|_| git_dir.clone());
+        files.push(common.join(reference.trim()));
+        files.push(common.join("packed-refs"));
+    }
+    files.retain(|f| f.is_file());
+    files
+}
+
 /// What decides whether a script reruns: its `rerun-if-changed` paths
 /// (relative to the package), or, without any `rerun-if` instruction, every
-/// file of its package (none for an immutable package).
+/// file of its package (none for an immutable package) and the git commit
+/// checked out ([`git_head`]).
 fn script_inputs(
     job: &Job,
     output: &BuildOutput,
@@ -473,6 +514,19 @@ fn script_inputs(
                 dir: false,
             })
             .collect();
+        records.extend(git_head(&package.root).into_iter().map(|path| {
+            let hash = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .filter(|m| settled(*m, spawned_at))
+                .and_then(|_| hash_path(&path))
+                .unwrap_or_default();
+            FileRecord {
+                path: relative_to(&path, &job.root),
+                hash,
+                dir: false,
+            }
+        }));
         records.sort_by(|a, b| a.path.cmp(&b.path));
         return records;
     }

@@ -593,9 +593,9 @@ fn relative_to_package(
 /// "the body of fn normalize", from the reason its dependency is recompiled.
 fn relink_cause(reason: Option<&Reason>) -> String {
     match reason {
-        Some(Reason::Edited(c)) => match c.cause.strip_suffix(" changed") {
-            Some(body) if body.starts_with("body of ") => format!("the {body}"),
-            _ => format!("code no other crate sees ({})", c.cause),
+        Some(Reason::Edited(c)) => match &c.body_of {
+            Some(item) => format!("the body of {item}"),
+            None => format!("code no other crate sees ({})", c.cause),
         },
         Some(Reason::Touched { what, .. }) => format!("code no other crate sees (touched {what})"),
         Some(Reason::MetadataDebt { .. }) => {
