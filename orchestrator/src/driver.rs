@@ -152,14 +152,19 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
     }
     let located = manifest::locate(&opts.cwd, opts.manifest_path.as_deref())?;
     let root_manifest = located.root.join("Cargo.toml");
-    let toolchain = Toolchain::detect(config.rustc(), &located.root)?;
-    let profile = Profile::new(&opts.profile, &|name| {
-        manifest::profile_inherits(&root_manifest, name).or_else(|| config.profile_inherits(name))
-    });
     let target_dir = match &opts.target_dir {
         Some(dir) => opts.cwd.join(dir),
         None => config.target_dir(&located.root).join("orchestrator"),
     };
+    let toolchain = Toolchain::detect_cached(
+        config.rustc(),
+        &located.root,
+        &env,
+        &target_dir.join(".plan"),
+    )?;
+    let profile = Profile::new(&opts.profile, &|name| {
+        manifest::profile_inherits(&root_manifest, name).or_else(|| config.profile_inherits(name))
+    });
     let layout = Layout::new(&target_dir, &profile);
 
     let targets = match opts.targets.is_empty() {

@@ -39,7 +39,52 @@ impl Toolchain {
             let version = query(&program, &["-vV"], cwd);
             (version, sysroot.join().ok().flatten())
         });
-        let text = version?;
+        Toolchain::from_answers(program, version?, sysroot)
+    }
+
+    /// [`Toolchain::detect`], with the answer kept in `cache_dir`: asking
+    /// rustc (through a rustup proxy) twice is most of a no-op build's time.
+    /// cargo keeps the same answer in `target/.rustc_info.json`. The entry
+    /// is keyed by what decides which compiler `rustc` is — the program
+    /// found on PATH, rustup's variables and settings, `rust-toolchain`
+    /// files above `cwd` — and holds while the toolchain's own `rustc` and
+    /// its library directory are as they were (`rustup update` replaces them).
+    pub fn detect_cached(
+        explicit: Option<PathBuf>,
+        cwd: &Path,
+        env: &std::collections::BTreeMap<String, String>,
+        cache_dir: &Path,
+    ) -> Result<Toolchain> {
+        let program = explicit.clone().unwrap_or_else(|| PathBuf::from("rustc"));
+        let key = toolchain_key(&program, cwd, env);
+        let path = cache_dir.join(format!("toolchain-{}.json", &key[..16]));
+        if let Ok(bytes) = std::fs::read(&path)
+            && let Ok(cached) = serde_json::from_slice::<CachedToolchain>(&bytes)
+            && cached.key == key
+            && sysroot_stamp(&cached.sysroot) == cached.stamp
+        {
+            return Toolchain::from_answers(program, cached.verbose_version, Some(cached.sysroot));
+        }
+        let toolchain = Toolchain::detect(explicit, cwd)?;
+        if let Some(sysroot) = &toolchain.sysroot {
+            let cached = CachedToolchain {
+                key,
+                verbose_version: toolchain.verbose_version.clone(),
+                stamp: sysroot_stamp(&sysroot.to_string_lossy()),
+                sysroot: sysroot.to_string_lossy().into_owned(),
+            };
+            // Only where a build already wrote: nothing is written for a
+            // workspace cargo cannot load.
+            if cache_dir.is_dir()
+                && let Ok(bytes) = serde_json::to_vec(&cached)
+            {
+                let _ = crate::ledger::write_atomic(&path, &bytes);
+            }
+        }
+        Ok(toolchain)
+    }
+
+    fn from_answers(program: PathBuf, text: String, sysroot: Option<String>) -> Result<Toolchain> {
         let field = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name))
@@ -105,6 +150,86 @@ impl Toolchain {
 }
 
 /// Run `program args` in `cwd` with no input; its stdout, or an error naming it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedToolchain {
+    key: String,
+    verbose_version: String,
+    sysroot: String,
+    stamp: String,
+}
+
+/// What decides which compiler `program` is.
+fn toolchain_key(
+    program: &Path,
+    cwd: &Path,
+    env: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let mut hasher = blake3::Hasher::new();
+    let mut part = |bytes: &[u8]| {
+        hasher.update(bytes);
+        hasher.update(&[0]);
+    };
+    part(b"orchestrator-toolchain-v1");
+    let resolved = PathBuf::from(crate::cargo::which(program, env));
+    part(resolved.to_string_lossy().as_bytes());
+    part(file_stamp(&resolved).as_bytes());
+    for name in ["RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "HOME"] {
+        part(name.as_bytes());
+        part(env.get(name).map(String::as_str).unwrap_or("").as_bytes());
+    }
+    let rustup_home = env
+        .get("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".rustup")));
+    if let Some(home) = rustup_home {
+        part(&std::fs::read(home.join("settings.toml")).unwrap_or_default());
+    }
+    for dir in cwd.ancestors() {
+        for name in ["rust-toolchain", "rust-toolchain.toml"] {
+            if let Ok(bytes) = std::fs::read(dir.join(name)) {
+                part(dir.join(name).to_string_lossy().as_bytes());
+                part(&bytes);
+            }
+        }
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// The installed toolchain as it is now: its `rustc`, and the names in its
+/// library directory (a new version brings new `librustc_driver-*` names).
+fn sysroot_stamp(sysroot: &str) -> String {
+    let root = Path::new(sysroot);
+    let exe = format!("rustc{}", std::env::consts::EXE_SUFFIX);
+    let mut names: Vec<String> = std::fs::read_dir(root.join("lib"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    format!(
+        "{}|{}",
+        file_stamp(&root.join("bin").join(exe)),
+        names.join("/")
+    )
+}
+
+/// Size and modification time, or nothing for a missing file.
+fn file_stamp(path: &Path) -> String {
+    std::fs::metadata(path)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("{}:{modified}", m.len())
+        })
+        .unwrap_or_default()
+}
+
 /// Remove rustc's temporary directories (`rmetaXXXXXX`, `rustcXXXXXX`)
 /// directly under `dir`. `-C save-temps` keeps them (an empty
 /// `rmeta*/full.rmeta` per binary) and a killed rustc leaves them behind.
@@ -488,6 +613,42 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_toolchain_key_follows_what_rustup_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(&ws).expect("ws dir");
+        let env: std::collections::BTreeMap<String, String> =
+            [("HOME".to_owned(), dir.path().to_string_lossy().into_owned())].into();
+        let rustc = Path::new("rustc");
+        let base = toolchain_key(rustc, &ws, &env);
+        assert_eq!(base, toolchain_key(rustc, &ws, &env), "stable");
+
+        let mut nightly = env.clone();
+        nightly.insert("RUSTUP_TOOLCHAIN".into(), "nightly".into());
+        assert_ne!(base, toolchain_key(rustc, &ws, &nightly));
+
+        std::fs::write(
+            dir.path().join("rust-toolchain.toml"),
+            "[toolchain]\nchannel = \"nightly\"\n",
+        )
+        .expect("toolchain file");
+        let with_file = toolchain_key(rustc, &ws, &env);
+        assert_ne!(base, with_file, "a rust-toolchain.toml above the workspace");
+
+        std::fs::create_dir_all(dir.path().join(".rustup")).expect("rustup home");
+        std::fs::write(
+            dir.path().join(".rustup/settings.toml"),
+            "default_toolchain = \"beta\"\n",
+        )
+        .expect("settings");
+        assert_ne!(
+            with_file,
+            toolchain_key(rustc, &ws, &env),
+            "rustup's default"
+        );
+    }
 
     #[test]
     fn dep_info_files_and_env() {
