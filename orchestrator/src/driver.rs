@@ -156,7 +156,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         Some(dir) => opts.cwd.join(dir),
         None => config.target_dir(&located.root).join("orchestrator"),
     };
-    let toolchain = Toolchain::detect_cached(
+    let (toolchain, pending_toolchain) = Toolchain::detect_cached(
         config.rustc(),
         &located.root,
         &env,
@@ -189,6 +189,9 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         &target_dir.join(".plan"),
     )?;
     // Nothing is written for a workspace cargo cannot load.
+    if let Some(pending) = pending_toolchain {
+        pending.store();
+    }
     std::fs::create_dir_all(layout.ledger())
         .map_err(|e| Error::io("create target directory", &layout.ledger(), e))?;
     // `graph` takes it too: it reads the ledger, which a build rewrites.

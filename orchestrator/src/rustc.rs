@@ -49,12 +49,15 @@ impl Toolchain {
     /// found on PATH, rustup's variables and settings, `rust-toolchain`
     /// files above `cwd` — and holds while the toolchain's own `rustc` and
     /// its library directory are as they were (`rustup update` replaces them).
+    /// A fresh answer comes with the entry to keep, for the caller to
+    /// [`PendingToolchain::store`] once the workspace loaded (nothing is
+    /// written for a workspace cargo cannot load).
     pub fn detect_cached(
         explicit: Option<PathBuf>,
         cwd: &Path,
         env: &std::collections::BTreeMap<String, String>,
         cache_dir: &Path,
-    ) -> Result<Toolchain> {
+    ) -> Result<(Toolchain, Option<PendingToolchain>)> {
         let program = explicit.clone().unwrap_or_else(|| PathBuf::from("rustc"));
         let key = toolchain_key(&program, cwd, env);
         let path = cache_dir.join(format!("toolchain-{}.json", &key[..16]));
@@ -63,25 +66,24 @@ impl Toolchain {
             && cached.key == key
             && sysroot_stamp(&cached.sysroot) == cached.stamp
         {
-            return Toolchain::from_answers(program, cached.verbose_version, Some(cached.sysroot));
+            let toolchain =
+                Toolchain::from_answers(program, cached.verbose_version, Some(cached.sysroot))?;
+            return Ok((toolchain, None));
         }
         let toolchain = Toolchain::detect(explicit, cwd)?;
-        if let Some(sysroot) = &toolchain.sysroot {
+        let pending = toolchain.sysroot.as_ref().and_then(|sysroot| {
             let cached = CachedToolchain {
                 key,
                 verbose_version: toolchain.verbose_version.clone(),
                 stamp: sysroot_stamp(&sysroot.to_string_lossy()),
                 sysroot: sysroot.to_string_lossy().into_owned(),
             };
-            // Only where a build already wrote: nothing is written for a
-            // workspace cargo cannot load.
-            if cache_dir.is_dir()
-                && let Ok(bytes) = serde_json::to_vec(&cached)
-            {
-                let _ = crate::ledger::write_atomic(&path, &bytes);
-            }
-        }
-        Ok(toolchain)
+            Some(PendingToolchain {
+                path,
+                bytes: serde_json::to_vec(&cached).ok()?,
+            })
+        });
+        Ok((toolchain, pending))
     }
 
     fn from_answers(program: PathBuf, text: String, sysroot: Option<String>) -> Result<Toolchain> {
@@ -150,6 +152,23 @@ impl Toolchain {
 }
 
 /// Run `program args` in `cwd` with no input; its stdout, or an error naming it.
+/// A toolchain answer to keep (see [`Toolchain::detect_cached`]).
+pub struct PendingToolchain {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl PendingToolchain {
+    /// Keep it. Failing to write only costs the two rustc queries next time.
+    pub fn store(self) {
+        if let Some(dir) = self.path.parent()
+            && std::fs::create_dir_all(dir).is_ok()
+        {
+            let _ = crate::ledger::write_atomic(&self.path, &self.bytes);
+        }
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CachedToolchain {
     key: String,

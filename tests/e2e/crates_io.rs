@@ -96,6 +96,12 @@ fn builds_like_cargo_and_a_no_op_asks_cargo_nothing() {
         assert!(printed[0].contains(line), "{line}\n{}", printed[0]);
     }
 
+    // rustc's answers (-vV, sysroot) are kept after the first build.
+    let kept = std::fs::read_dir(ws.path("target/orchestrator/.plan"))
+        .expect("plan dir")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("toolchain-"));
+    assert!(kept, "the toolchain answer is kept");
     // Nothing changed: no cargo run at all (`CARGO` points at a program
     // that fails), nothing compiled, no build script run.
     let again = run(build_cmd(&ws).env("CARGO", "/bin/false"));
