@@ -536,14 +536,19 @@ fn script_inputs(
         .map(|rel| {
             let full = normalize(&package.root.join(rel));
             let is_dir = full.is_dir();
+            let path = relative_to(&full, &job.root);
             let modified = std::fs::metadata(&full).and_then(|m| m.modified()).ok();
-            // Missing, or changed while the script ran: no hash, so it reruns.
-            let hash = modified
-                .filter(|m| settled(*m, spawned_at))
-                .and_then(|_| hash_path(&full))
-                .unwrap_or_default();
+            let now = hash_path(&full);
+            // Missing, or possibly changed while the script ran: no hash, so
+            // it reruns. A file with the content it had before the script
+            // started is what the script read, however recent its mtime.
+            let unchanged = now.is_some() && now.as_ref() == pre_hashes.get(&path);
+            let hash = match unchanged || modified.is_some_and(|m| settled(m, spawned_at)) {
+                true => now.unwrap_or_default(),
+                false => String::new(),
+            };
             FileRecord {
-                path: relative_to(&full, &job.root),
+                path,
                 hash,
                 dir: is_dir,
             }
