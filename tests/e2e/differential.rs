@@ -141,3 +141,23 @@ fn a_comment_with_a_bidi_override_fails_as_in_cargo() {
     });
     assert!(lint, "rustc's lint is shown\n{}", out.describe());
 }
+
+/// R10 through `concat!(env!("CARGO_MANIFEST_DIR"), ..)`: a comment edit in a
+/// module file that reads itself changes a constant dependents embed.
+#[test]
+fn a_module_file_read_through_cargo_manifest_dir_is_data() {
+    let ws = scenario(
+        "mod data;\npub const DATA_LEN: usize = data::LEN;\n",
+        "base::DATA_LEN",
+        &[(
+            "base/src/data.rs",
+            "// note\npub const LEN: usize =\n    include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/src/data.rs\")).len();\n",
+        )],
+    );
+    assert_dev_matches_cargo(&ws);
+    ws.replace("base/src/data.rs", "// note\n", "// a longer note\n");
+    let out = build(&ws);
+    out.assert_success();
+    assert_eq!(app_action(&out), "compiled", "{}", out.describe());
+    assert_dev_matches_cargo(&ws);
+}

@@ -101,17 +101,21 @@ pub fn compare(old: &CrateView, new: &CrateView, cx: &CrateContext<'_>) -> Class
             return Classification::new(ChangeClass::Signature, "module file removed", Some(path));
         }
     }
-    // R10: a module file that is also included as data.
+    // R10: a module file that is also included as data (or may be: an
+    // include whose path orchestrator cannot resolve).
+    let included: Vec<Option<PathBuf>> = included_files(old, cx.package_dir)
+        .chain(included_files(new, cx.package_dir))
+        .collect();
     for (path, new_file) in &new.files {
         let changed = old.files.get(path).is_none_or(|o| o.hash != new_file.hash);
         if changed
-            && included_files(old)
-                .chain(included_files(new))
-                .any(|p| p == *path)
+            && included
+                .iter()
+                .any(|p| p.as_ref().is_none_or(|p| p == path))
         {
             return Classification::new(
                 ChangeClass::Signature,
-                "a module file that `include_str!`, `include_bytes!` or `include!` also reads changed",
+                "a module file that `include_str!`, `include_bytes!` or `include!` also reads (or may read) changed",
                 Some(path),
             );
         }
@@ -139,14 +143,25 @@ pub fn compare(old: &CrateView, new: &CrateView, cx: &CrateContext<'_>) -> Class
 }
 
 /// Files named by `include_str!`/`include_bytes!`/`include!` in `view`,
-/// resolved against the including file's directory (workspace-relative).
-fn included_files(view: &CrateView) -> impl Iterator<Item = PathBuf> + '_ {
-    view.files.iter().flat_map(|(path, file)| {
+/// resolved against the including file's directory or the package directory
+/// (workspace-relative); `None` for one that cannot be resolved.
+fn included_files<'v>(
+    view: &'v CrateView,
+    package_dir: &'v Path,
+) -> impl Iterator<Item = Option<PathBuf>> + 'v {
+    use super::rules::{MANIFEST_DIR, UNRESOLVED_INCLUDE};
+    view.files.iter().flat_map(move |(path, file)| {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        file.summary
-            .includes
-            .iter()
-            .map(move |inc| crate::paths::normalize(&dir.join(inc)))
+        file.summary.includes.iter().map(move |inc| {
+            if inc == UNRESOLVED_INCLUDE {
+                return None;
+            }
+            let full = match inc.strip_prefix(MANIFEST_DIR) {
+                Some(rest) => package_dir.join(rest.trim_start_matches('/')),
+                None => dir.join(inc),
+            };
+            Some(crate::paths::normalize(&full))
+        })
     })
 }
 

@@ -59,6 +59,8 @@ pub struct CrateContext<'a> {
     pub cfg_test: bool,
     /// The unit's extern crate names (R9).
     pub externs: &'a [String],
+    /// The package directory, workspace-relative (`CARGO_MANIFEST_DIR`, R10).
+    pub package_dir: &'a Path,
 }
 
 /// Classify the change of a crate whose recorded inputs are `recorded` and

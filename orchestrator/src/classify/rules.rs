@@ -40,9 +40,11 @@
 //! change in a crate that has such items is a signature change.
 //!
 //! **R8 (text rustc reads outside tokens)** — a file with a bidirectional
-//! control character anywhere ([`has_bidi_control`]) is not classified: in
-//! a comment it is a deny-by-default lint (§10), so even a comment edit must
-//! reach rustc.
+//! control character anywhere, or with whitespace rustc does not accept as
+//! whitespace (NBSP, U+3000, ...), is not classified ([`unclassifiable_text`]):
+//! in a comment a bidi character is a deny-by-default lint, and syn takes
+//! any Unicode whitespace where rustc rejects the token (§10), so even a
+//! "whitespace" edit must reach rustc.
 //!
 //! **R9 (shadowed macros)** — [`EXPRESSION_MACROS`] are only known when they
 //! are std's: a crate that defines a `macro_rules!` with such a name, imports
@@ -274,11 +276,38 @@ pub fn cfg_test_is_set<'a>(
     from_flags || script_cfgs.into_iter().any(is_test)
 }
 
-/// R8: bidirectional control characters (U+202A–U+202E, U+2066–U+2069).
-pub fn has_bidi_control(source: &str) -> bool {
-    source
-        .chars()
-        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+/// R8: why rustc may read `source` differently from syn, if it may.
+pub fn unclassifiable_text(source: &str) -> Option<&'static str> {
+    // rustc's whitespace is Pattern_White_Space; `char::is_whitespace`
+    // (what syn's tokenizer accepts) is wider.
+    let rustc_whitespace = |c: char| {
+        matches!(
+            c,
+            '\t' | '\n'
+                | '\u{B}'
+                | '\u{C}'
+                | '\r'
+                | ' '
+                | '\u{85}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+    };
+    for c in source.chars() {
+        if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            return Some(
+                "the file contains bidirectional control characters, which rustc lints on",
+            );
+        }
+        if c.is_whitespace() && !rustc_whitespace(c) {
+            return Some(
+                "the file contains whitespace characters rustc does not accept as whitespace",
+            );
+        }
+    }
+    None
 }
 
 /// R9: does this file define or import a macro that may shadow one of
@@ -353,6 +382,10 @@ pub fn foreign_glob(root: &str, externs: &[String]) -> bool {
 
 /// R10: the literal paths of `include_str!`, `include_bytes!` and `include!`
 /// calls anywhere in the file.
+/// A path built with `concat!` of literals and `env!("CARGO_MANIFEST_DIR")`
+/// is kept as [`MANIFEST_DIR`]`/rest`; one under `env!("OUT_DIR")` is
+/// skipped (build output, never a module); any other form is
+/// [`UNRESOLVED_INCLUDE`].
 pub fn included_paths(file: &syn::File) -> Vec<String> {
     struct Finder(Vec<String>);
     impl<'ast> Visit<'ast> for Finder {
@@ -361,15 +394,55 @@ pub fn included_paths(file: &syn::File) -> Vec<String> {
             if matches!(
                 name.as_deref(),
                 Some("include_str" | "include_bytes" | "include")
-            ) && let Ok(lit) = mac.parse_body::<syn::LitStr>()
-            {
-                self.0.push(lit.value());
+            ) {
+                match mac
+                    .parse_body::<syn::Expr>()
+                    .ok()
+                    .as_ref()
+                    .map(include_path)
+                {
+                    Some(Some(path)) if path.starts_with(OUT_DIR) => {}
+                    Some(Some(path)) => self.0.push(path),
+                    _ => self.0.push(UNRESOLVED_INCLUDE.to_owned()),
+                }
             }
+            syn::visit::visit_macro(self, mac);
         }
     }
     let mut finder = Finder(Vec::new());
     finder.visit_file(file);
     finder.0
+}
+
+/// Stands for the package directory in an included path.
+pub const MANIFEST_DIR: &str = "$CARGO_MANIFEST_DIR";
+const OUT_DIR: &str = "$OUT_DIR";
+/// An include whose path is not known without expanding macros.
+pub const UNRESOLVED_INCLUDE: &str = "?";
+
+fn include_path(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        syn::Expr::Macro(m) if m.mac.path.is_ident("concat") => {
+            use syn::punctuated::Punctuated;
+            let parts = m
+                .mac
+                .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+                .ok()?;
+            parts.iter().map(include_path).collect()
+        }
+        syn::Expr::Macro(m) if m.mac.path.is_ident("env") => {
+            match m.mac.parse_body::<syn::LitStr>().ok()?.value().as_str() {
+                "CARGO_MANIFEST_DIR" => Some(MANIFEST_DIR.to_owned()),
+                "OUT_DIR" => Some(OUT_DIR.to_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// R2: can downstream crates see this function's body? `false` means no:

@@ -12,7 +12,7 @@ use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
 use super::rules;
 
 /// Bump when the summary format or hashing changes: old cache entries are then ignored.
-pub const SUMMARY_FORMAT: u32 = 4;
+pub const SUMMARY_FORMAT: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
@@ -114,9 +114,7 @@ pub fn summarize(source: &str) -> FileSummary {
         inner_shape: hash_tokens(&inner_tokens, None),
         items,
         modules: cx.modules,
-        unclassifiable: rules::has_bidi_control(source).then(|| {
-            "the file contains bidirectional control characters, which rustc lints on".to_owned()
-        }),
+        unclassifiable: rules::unclassifiable_text(source).map(str::to_owned),
         has_cfg_test: cx.has_cfg_test,
         shadows_macros: rules::shadows_expression_macros(&file),
         glob_roots: rules::glob_import_roots(&file),

@@ -451,6 +451,18 @@ fn differential_findings_are_not_underclassified() {
                 Signature,
             ),
             (
+                "R8: an ideographic space after a token (rustc rejects it, syn does not)",
+                "pub struct S;\n",
+                "pub struct S;\u{3000}\n",
+                Signature,
+            ),
+            (
+                "R8: a no-break space in a comment",
+                "fn a() {} // x\n",
+                "fn a() {} //\u{A0}x\n",
+                Signature,
+            ),
+            (
                 "R8: one in a doc comment",
                 "/// plain\npub fn a() {}\n",
                 "/// \u{2067}text\npub fn a() {}\n",
@@ -544,6 +556,12 @@ fn crate_level_facts_are_recorded_per_file() {
 
     let s = summarize("const T: &str = include_str!(\"data/table.rs\");\n");
     assert_eq!(s.includes, vec!["data/table.rs".to_owned()]);
+    let s = summarize(
+        "const A: &[u8] = include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/src/lib.rs\"));\n\
+         include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n\
+         const B: &str = include_str!(my_path!());\n",
+    );
+    assert_eq!(s.includes, ["$CARGO_MANIFEST_DIR/src/lib.rs", "?"]);
     assert!(summarize("#[cfg(test)]\nmod tests {}\n").has_cfg_test);
     assert!(!summarize("#[cfg(any(test, unix))]\nmod m {}\n").has_cfg_test);
 

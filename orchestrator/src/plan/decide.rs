@@ -566,6 +566,7 @@ fn own_change(
             release: input.optimizing[id],
             cfg_test: input.cfg_test[id],
             externs: &externs,
+            package_dir: &relative_to(&graph.package(unit.pkg).root, root),
         },
     );
     let classification = relative_to_package(classification, &graph.package(unit.pkg).root, root);
