@@ -239,15 +239,13 @@ fn meta_is_proc_macro(meta: &Meta) -> bool {
     }
 }
 
-/// R4 for derives (§10): a std derive on a type with type or const
-/// parameters generates generic code that dependents instantiate, with the
-/// type's source positions.
-pub fn derives_generic_code(attrs: &[Attribute], generics: &syn::Generics) -> bool {
-    let generic = generics
-        .params
-        .iter()
-        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
-    generic && attrs.iter().any(|a| applies_derive(&a.meta))
+/// R4 for derives (§10): std derives generate code that dependents
+/// instantiate (generic types) or inline (`#[inline]` methods such as
+/// `clone` and `default`, kept as separate copies in dependents' objects),
+/// with the type's source positions (panic locations, RUST_BACKTRACE=1
+/// backtraces). Any derived type carries positions.
+pub fn derives_code_dependents_copy(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| applies_derive(&a.meta))
 }
 
 fn applies_derive(meta: &Meta) -> bool {
@@ -501,13 +499,20 @@ pub fn body_is_self_contained(body: &Block) -> bool {
             self.0 = false;
         }
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-            let name = mac
-                .path
-                .segments
+            // std's macros only: `vec!` or `std::vec!`, never `other::vec!`.
+            let segments = &mac.path.segments;
+            let from_std = segments.len() == 1
+                || segments.first().is_some_and(|s| {
+                    matches!(s.ident.to_string().as_str(), "std" | "core" | "alloc")
+                });
+            let name = segments
                 .last()
                 .map(|s| s.ident.to_string())
                 .unwrap_or_default();
-            if !EXPRESSION_MACROS.contains(&name.as_str()) {
+            // Their arguments are tokens syn does not parse: an `impl` or a
+            // macro call hidden in them (`format!("{}", { impl T for U {} 0 })`).
+            let known = from_std && EXPRESSION_MACROS.contains(&name.as_str());
+            if !(known && tokens_are_expressions(&mac.tokens)) {
                 self.0 = false;
             }
         }
@@ -515,6 +520,26 @@ pub fn body_is_self_contained(body: &Block) -> bool {
     let mut check = Check(true);
     check.visit_block(body);
     check.0
+}
+
+/// R2 inside a macro's arguments: no `impl`, no `macro_rules!`, no
+/// exported symbol, and no macro call outside [`EXPRESSION_MACROS`].
+fn tokens_are_expressions(tokens: &proc_macro2::TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().all(|(i, tree)| match tree {
+        TokenTree::Group(g) => tokens_are_expressions(&g.stream()),
+        TokenTree::Ident(ident) => {
+            let name = ident.to_string();
+            let called =
+                matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+            !matches!(
+                name.as_str(),
+                "impl" | "macro_rules" | "no_mangle" | "export_name"
+            ) && (!called || EXPRESSION_MACROS.contains(&name.as_str()))
+        }
+        _ => true,
+    })
 }
 
 /// R4: does a downstream crate's output depend on where this item's tokens are?

@@ -12,7 +12,7 @@ use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
 use super::rules;
 
 /// Bump when the summary format or hashing changes: old cache entries are then ignored.
-pub const SUMMARY_FORMAT: u32 = 6;
+pub const SUMMARY_FORMAT: u32 = 7;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
@@ -224,11 +224,11 @@ impl Summarizer<'_> {
                         )
                     })
                     .collect();
-                let derived = rules::derives_generic_code(&s.attrs, &s.generics);
+                let derived = rules::derives_code_dependents_copy(&s.attrs);
                 summary.interface = self.interface_hash(&tokens, derived, proc_macro);
             }
             Item::Union(u) => {
-                let derived = rules::derives_generic_code(&u.attrs, &u.generics);
+                let derived = rules::derives_code_dependents_copy(&u.attrs);
                 summary.interface = self.interface_hash(&tokens, derived, proc_macro);
             }
             Item::Enum(e) => {
@@ -242,7 +242,7 @@ impl Summarizer<'_> {
                         )
                     })
                     .collect();
-                let derived = rules::derives_generic_code(&e.attrs, &e.generics);
+                let derived = rules::derives_code_dependents_copy(&e.attrs);
                 summary.interface = self.interface_hash(&tokens, derived, proc_macro);
             }
             Item::Mod(m) => {

@@ -505,6 +505,30 @@ fn differential_findings_are_not_underclassified() {
                 Signature,
             ),
             (
+                "R4: std derives on a non-generic type, moved (inlined clone/default keep positions)",
+                "#[derive(Clone, Default)]\npub struct P(pub u8);\n",
+                "\n#[derive(Clone, Default)]\npub struct P(pub u8);\n",
+                Signature,
+            ),
+            (
+                "R2: another crate's macro named like std's",
+                "fn f() { base::vec!(M, 3); }\n",
+                "fn f() { base::vec!(M, 4); }\n",
+                Signature,
+            ),
+            (
+                "R2: an impl hidden in a format! argument",
+                "fn f() { let _ = format!(\"{}\", { impl T for U { const L: i64 = 3; } 0 }); }\n",
+                "fn f() { let _ = format!(\"{}\", { impl T for U { const L: i64 = 4; } 0 }); }\n",
+                Signature,
+            ),
+            (
+                "R2: a macro call hidden in a println! argument",
+                "fn f() { println!(\"{}\", make!(3)); }\n",
+                "fn f() { println!(\"{}\", make!(4)); }\n",
+                Signature,
+            ),
+            (
                 "R4: a closure in an associated const, moved by a comment line in the impl",
                 "pub struct S;\nimpl S {\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
                 "pub struct S;\nimpl S {\n    // moved\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
@@ -517,9 +541,9 @@ fn differential_findings_are_not_underclassified() {
     check(
         &[
             (
-                "std derives on a non-generic type, moved",
-                "#[derive(Debug, Clone)]\npub struct P(pub u8);\n",
-                "\n#[derive(Debug, Clone)]\npub struct P(pub u8);\n",
+                "a type without derives, moved",
+                "pub struct P(pub u8);\n",
+                "\npub struct P(pub u8);\n",
                 Codegen,
             ),
             (
