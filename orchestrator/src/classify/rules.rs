@@ -522,6 +522,39 @@ pub fn body_is_self_contained(body: &Block) -> bool {
     check.0
 }
 
+/// R5 for nested code: does anything in `node` (the item itself, a method,
+/// a field, an item in a body) carry a proc-macro attribute or derive?
+/// Calls its argument with every attribute of some syntax node.
+pub type EachAttribute<'a> = &'a dyn Fn(&mut dyn FnMut(&Attribute));
+
+pub fn hands_code_to_proc_macros(node: EachAttribute<'_>) -> bool {
+    let mut found = false;
+    node(&mut |attr| found |= has_proc_macro_attr(std::slice::from_ref(attr)));
+    found
+}
+
+/// Every attribute in an item, nested ones included.
+pub fn item_attributes(item: &syn::Item, each: &mut dyn FnMut(&Attribute)) {
+    struct All<'f>(&'f mut dyn FnMut(&Attribute));
+    impl<'ast> Visit<'ast> for All<'_> {
+        fn visit_attribute(&mut self, attr: &'ast Attribute) {
+            (self.0)(attr);
+        }
+    }
+    All(each).visit_item(item);
+}
+
+/// Every attribute in an impl item, nested ones included.
+pub fn impl_item_attributes(item: &syn::ImplItem, each: &mut dyn FnMut(&Attribute)) {
+    struct All<'f>(&'f mut dyn FnMut(&Attribute));
+    impl<'ast> Visit<'ast> for All<'_> {
+        fn visit_attribute(&mut self, attr: &'ast Attribute) {
+            (self.0)(attr);
+        }
+    }
+    All(each).visit_impl_item(item);
+}
+
 /// R2 inside a macro's arguments: no `impl`, no `macro_rules!`, no
 /// exported symbol, and no macro call outside [`EXPRESSION_MACROS`].
 fn tokens_are_expressions(tokens: &proc_macro2::TokenStream) -> bool {

@@ -12,7 +12,7 @@ use syn::{Attribute, ImplItem, Item, TraitItem, Visibility};
 use super::rules;
 
 /// Bump when the summary format or hashing changes: old cache entries are then ignored.
-pub const SUMMARY_FORMAT: u32 = 7;
+pub const SUMMARY_FORMAT: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
@@ -95,6 +95,7 @@ pub fn summarize(source: &str) -> FileSummary {
     };
     let line_starts = line_starts(source);
     let mut cx = Summarizer {
+        source,
         line_starts: &line_starts,
         items: Vec::new(),
         modules: Vec::new(),
@@ -123,6 +124,7 @@ pub fn summarize(source: &str) -> FileSummary {
 }
 
 struct Summarizer<'a> {
+    source: &'a str,
     line_starts: &'a [usize],
     items: Vec<ItemSummary>,
     modules: Vec<ModDecl>,
@@ -142,6 +144,10 @@ impl Summarizer<'_> {
 
     fn item(&mut self, item: &Item, module: &[String]) {
         let proc_macro = rules::has_proc_macro_attr(rules::item_attrs(item));
+        // Anything inside handed to a proc macro (a derive on a struct in a
+        // body): its source text is interface too.
+        let reads_source =
+            rules::hands_code_to_proc_macros(&|each| rules::item_attributes(item, each));
         // R5: a proc macro may read docs, so they are only masked elsewhere.
         let masked = if proc_macro {
             item.clone()
@@ -181,7 +187,7 @@ impl Summarizer<'_> {
                         Some(self.line_starts),
                     ));
                 } else {
-                    summary.interface = self.interface_hash(&tokens, true, proc_macro);
+                    summary.interface = self.interface_hash(&tokens, true, reads_source);
                 }
             }
             Item::Impl(imp) => {
@@ -205,7 +211,7 @@ impl Summarizer<'_> {
                     TraitItem::Type(_) => false,
                     _ => true,
                 });
-                summary.interface = self.interface_hash(&tokens, has_defaults, proc_macro);
+                summary.interface = self.interface_hash(&tokens, has_defaults, reads_source);
             }
             Item::Struct(s) => {
                 summary.members = s
@@ -225,11 +231,11 @@ impl Summarizer<'_> {
                     })
                     .collect();
                 let derived = rules::derives_code_dependents_copy(&s.attrs);
-                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
+                summary.interface = self.interface_hash(&tokens, derived, reads_source);
             }
             Item::Union(u) => {
                 let derived = rules::derives_code_dependents_copy(&u.attrs);
-                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
+                summary.interface = self.interface_hash(&tokens, derived, reads_source);
             }
             Item::Enum(e) => {
                 summary.members = e
@@ -243,7 +249,7 @@ impl Summarizer<'_> {
                     })
                     .collect();
                 let derived = rules::derives_code_dependents_copy(&e.attrs);
-                summary.interface = self.interface_hash(&tokens, derived, proc_macro);
+                summary.interface = self.interface_hash(&tokens, derived, reads_source);
             }
             Item::Mod(m) => {
                 let mut path = module.to_vec();
@@ -252,7 +258,7 @@ impl Summarizer<'_> {
                     // An attribute macro on an inline module reads (and may
                     // rewrite) everything in it (§10): one item, all interface.
                     Some(_) if proc_macro => {
-                        summary.interface = self.interface_hash(&tokens, true, proc_macro);
+                        summary.interface = self.interface_hash(&tokens, true, reads_source);
                     }
                     Some((_, items)) => {
                         // The declaration itself (attributes, visibility) is interface.
@@ -275,9 +281,9 @@ impl Summarizer<'_> {
                 }
             }
             Item::Const(_) | Item::Static(_) | Item::Macro(_) | Item::Verbatim(_) => {
-                summary.interface = self.interface_hash(&tokens, true, proc_macro);
+                summary.interface = self.interface_hash(&tokens, true, reads_source);
             }
-            _ => summary.interface = self.interface_hash(&tokens, false, proc_macro),
+            _ => summary.interface = self.interface_hash(&tokens, false, reads_source),
         }
         self.push(summary);
     }
@@ -358,7 +364,11 @@ impl Summarizer<'_> {
                     // included when its body or value is exported (R4); a
                     // const's value can hold a closure, with its positions (§10).
                     let exported_body = matches!(impl_item, ImplItem::Fn(_) | ImplItem::Const(_));
-                    let hash = self.interface_hash(&item_tokens, exported_body, proc_macro);
+                    let reads_source = proc_macro
+                        || rules::hands_code_to_proc_macros(&|each| {
+                            rules::impl_item_attributes(impl_item, each)
+                        });
+                    let hash = self.interface_hash(&item_tokens, exported_body, reads_source);
                     interface.update(hash.as_bytes());
                 }
             }
@@ -382,7 +392,31 @@ impl Summarizer<'_> {
         proc_macro: bool,
     ) -> String {
         let positions = rules::positions_matter(tokens, exported_body, proc_macro);
-        hash_tokens(tokens, positions.then_some(self.line_starts))
+        let hash = hash_tokens(tokens, positions.then_some(self.line_starts));
+        if !proc_macro {
+            return hash;
+        }
+        // A proc macro can read its input's source text, comments included
+        // (`Span::source_text`): the text is interface too (R5).
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(hash.as_bytes());
+        hasher.update(self.source_text(tokens).as_bytes());
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// The source text from the first to the last token of `tokens`.
+    fn source_text(&self, tokens: &TokenStream) -> &str {
+        let mut range: Option<(usize, usize)> = None;
+        for tree in tokens.clone() {
+            let r = tree.span().byte_range();
+            range = Some(match range {
+                None => (r.start, r.end),
+                Some((start, end)) => (start.min(r.start), end.max(r.end)),
+            });
+        }
+        range
+            .and_then(|(start, end)| self.source.get(start..end))
+            .unwrap_or("")
     }
 
     fn push(&mut self, mut summary: ItemSummary) {
@@ -464,6 +498,24 @@ fn masked_attrs(attrs: &[Attribute]) -> Vec<Attribute> {
 struct DocMask;
 
 impl VisitMut for DocMask {
+    // What a proc macro receives keeps its docs (R5): nested items, impl
+    // and trait items, fields and variants with a proc-macro attribute.
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        if !rules::has_proc_macro_attr(rules::item_attrs(item)) {
+            syn::visit_mut::visit_item_mut(self, item);
+        }
+    }
+    fn visit_impl_item_mut(&mut self, item: &mut ImplItem) {
+        if !rules::has_proc_macro_attr(impl_item_attrs(item)) {
+            syn::visit_mut::visit_impl_item_mut(self, item);
+        }
+    }
+    fn visit_trait_item_mut(&mut self, item: &mut TraitItem) {
+        if !rules::has_proc_macro_attr(trait_item_attrs(item)) {
+            syn::visit_mut::visit_trait_item_mut(self, item);
+        }
+    }
+
     fn visit_attribute_mut(&mut self, attr: &mut Attribute) {
         if let syn::Meta::NameValue(nv) = &mut attr.meta
             && nv.path.is_ident("doc")

@@ -529,6 +529,30 @@ fn differential_findings_are_not_underclassified() {
                 Signature,
             ),
             (
+                "R5: a method with an attribute macro keeps its docs",
+                "pub struct S;\nimpl S {\n    /// A long doc.\n    #[pm::stamp]\n    pub fn st() -> i64 { 1 }\n}\n",
+                "pub struct S;\nimpl S {\n    /// Edited.\n    #[pm::stamp]\n    pub fn st() -> i64 { 1 }\n}\n",
+                Signature,
+            ),
+            (
+                "R5: a derive in an inline module keeps its docs",
+                "pub mod inner {\n    /// Doc.\n    #[derive(pm::Named)]\n    pub struct P;\n}\n",
+                "pub mod inner {\n    /// Edit.\n    #[derive(pm::Named)]\n    pub struct P;\n}\n",
+                Signature,
+            ),
+            (
+                "R5: a derive on a struct nested in a body keeps its docs",
+                "pub fn f() {\n    /// Doc.\n    #[derive(pm::Named)]\n    struct I;\n}\n",
+                "pub fn f() {\n    /// Edit.\n    #[derive(pm::Named)]\n    struct I;\n}\n",
+                Signature,
+            ),
+            (
+                "R5: a proc macro may read its input's comments",
+                "#[derive(pm::Named)]\npub struct P {\n    pub v: i64, // a field\n}\n",
+                "#[derive(pm::Named)]\npub struct P {\n    pub v: i64, // b field\n}\n",
+                Signature,
+            ),
+            (
                 "R4: a closure in an associated const, moved by a comment line in the impl",
                 "pub struct S;\nimpl S {\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
                 "pub struct S;\nimpl S {\n    // moved\n    pub const F: fn(i32) -> i32 = |x| 100 / x;\n}\n",
