@@ -522,11 +522,11 @@ pub fn body_is_self_contained(body: &Block) -> bool {
     check.0
 }
 
-/// R5 for nested code: does anything in `node` (the item itself, a method,
-/// a field, an item in a body) carry a proc-macro attribute or derive?
 /// Calls its argument with every attribute of some syntax node.
 pub type EachAttribute<'a> = &'a dyn Fn(&mut dyn FnMut(&Attribute));
 
+/// R5 for nested code: does anything in `node` (the item itself, a method,
+/// a field, an item in a body) carry a proc-macro attribute or derive?
 pub fn hands_code_to_proc_macros(node: EachAttribute<'_>) -> bool {
     let mut found = false;
     node(&mut |attr| found |= has_proc_macro_attr(std::slice::from_ref(attr)));
