@@ -522,37 +522,27 @@ pub fn body_is_self_contained(body: &Block) -> bool {
     check.0
 }
 
-/// Calls its argument with every attribute of some syntax node.
-pub type EachAttribute<'a> = &'a dyn Fn(&mut dyn FnMut(&Attribute));
-
-/// R5 for nested code: does anything in `node` (the item itself, a method,
-/// a field, an item in a body) carry a proc-macro attribute or derive?
-pub fn hands_code_to_proc_macros(node: EachAttribute<'_>) -> bool {
-    let mut found = false;
-    node(&mut |attr| found |= has_proc_macro_attr(std::slice::from_ref(attr)));
-    found
+/// R5 for nested code: does anything in the item (itself, a method, a
+/// field, an item in a body) carry a proc-macro attribute or derive?
+pub fn item_hands_code_to_proc_macros(item: &syn::Item) -> bool {
+    let mut finder = ProcMacroUse(false);
+    finder.visit_item(item);
+    finder.0
 }
 
-/// Every attribute in an item, nested ones included.
-pub fn item_attributes(item: &syn::Item, each: &mut dyn FnMut(&Attribute)) {
-    struct All<'f>(&'f mut dyn FnMut(&Attribute));
-    impl<'ast> Visit<'ast> for All<'_> {
-        fn visit_attribute(&mut self, attr: &'ast Attribute) {
-            (self.0)(attr);
-        }
-    }
-    All(each).visit_item(item);
+/// [`item_hands_code_to_proc_macros`] for an impl item.
+pub fn impl_item_hands_code_to_proc_macros(item: &syn::ImplItem) -> bool {
+    let mut finder = ProcMacroUse(false);
+    finder.visit_impl_item(item);
+    finder.0
 }
 
-/// Every attribute in an impl item, nested ones included.
-pub fn impl_item_attributes(item: &syn::ImplItem, each: &mut dyn FnMut(&Attribute)) {
-    struct All<'f>(&'f mut dyn FnMut(&Attribute));
-    impl<'ast> Visit<'ast> for All<'_> {
-        fn visit_attribute(&mut self, attr: &'ast Attribute) {
-            (self.0)(attr);
-        }
+struct ProcMacroUse(bool);
+
+impl<'ast> Visit<'ast> for ProcMacroUse {
+    fn visit_attribute(&mut self, attr: &'ast Attribute) {
+        self.0 |= has_proc_macro_attr(std::slice::from_ref(attr));
     }
-    All(each).visit_impl_item(item);
 }
 
 /// R2 inside a macro's arguments: no `impl`, no `macro_rules!`, no

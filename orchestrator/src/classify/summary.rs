@@ -146,8 +146,7 @@ impl Summarizer<'_> {
         let proc_macro = rules::has_proc_macro_attr(rules::item_attrs(item));
         // Anything inside handed to a proc macro (a derive on a struct in a
         // body): its source text is interface too.
-        let reads_source =
-            rules::hands_code_to_proc_macros(&|each| rules::item_attributes(item, each));
+        let reads_source = rules::item_hands_code_to_proc_macros(item);
         // R5: a proc macro may read docs, so they are only masked elsewhere.
         let masked = if proc_macro {
             item.clone()
@@ -364,10 +363,8 @@ impl Summarizer<'_> {
                     // included when its body or value is exported (R4); a
                     // const's value can hold a closure, with its positions (§10).
                     let exported_body = matches!(impl_item, ImplItem::Fn(_) | ImplItem::Const(_));
-                    let reads_source = proc_macro
-                        || rules::hands_code_to_proc_macros(&|each| {
-                            rules::impl_item_attributes(impl_item, each)
-                        });
+                    let reads_source =
+                        proc_macro || rules::impl_item_hands_code_to_proc_macros(impl_item);
                     let hash = self.interface_hash(&item_tokens, exported_body, reads_source);
                     interface.update(hash.as_bytes());
                 }
