@@ -367,12 +367,14 @@ mod tests {
                 ..PackageMeta::default()
             },
             links: Some("z".into()),
+            default_run: None,
             declared_features: Vec::new(),
             targets: vec![
                 (vec!["lib".into()], "p".into()),
                 (vec!["bin".into()], "tool".into()),
             ],
             lint_flags: Vec::new(),
+            harnessless: Default::default(),
             primary: true,
         }
     }

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cargo::CargoCommand;
 use crate::driver::{self, BuildOptions};
 use crate::error::Error;
 use crate::report::{self, MessageFormat, Verbosity};
+use crate::runner::{self, TestRun};
 use crate::touch::TouchSpec;
 
 #[derive(Debug, Parser)]
@@ -23,10 +25,86 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build every member of the workspace with rustc, in parallel, pipelined.
+    /// Compile the selected packages and targets (cargo's `build`), redoing only what a change requires.
+    #[command(visible_alias = "b")]
     Build(BuildArgs),
+    /// Check the selected packages for errors without generating code (cargo's `check`).
+    #[command(visible_alias = "c")]
+    Check(BuildArgs),
+    /// Build the test executables and run them (cargo's `test`).
+    #[command(visible_alias = "t")]
+    Test(TestArgs),
+    /// Build a binary or example and run it (cargo's `run`).
+    #[command(visible_alias = "r")]
+    Run(RunArgs),
+    /// Remove orchestrator's outputs and state.
+    Clean(CleanArgs),
     /// Print the crate graph, marking what the current sources would rebuild and why.
     Graph(GraphArgs),
+    /// Print a shell completion script (`orchestrator completions bash > ...`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Run only the tests whose name contains this (passed to every test executable)
+    #[arg(value_name = "TESTNAME")]
+    filter: Option<String>,
+    /// Build the test executables, but do not run them
+    #[arg(long)]
+    no_run: bool,
+    /// Run every test executable, even after one failed
+    #[arg(long)]
+    no_fail_fast: bool,
+    /// Only the library's documentation tests
+    #[arg(long)]
+    doc: bool,
+    /// Arguments for the test executables (after `--`)
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Arguments for the program (after `--`)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct CleanArgs {
+    /// Path to the workspace's (or a member's) Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// The target directory to clean [default: <cargo's target dir>/orchestrator]
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Remove only these packages' outputs (`name` or `name@version`)
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+    /// Remove only the release profile's outputs
+    #[arg(short = 'r', long, conflicts_with = "profile")]
+    release: bool,
+    /// Remove only the named profile's outputs
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Print what would be removed, remove nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print only errors
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +160,21 @@ struct WorkspaceArgs {
     /// Build every example
     #[arg(long)]
     examples: bool,
+    /// Only the named integration test (repeatable)
+    #[arg(long, value_name = "NAME")]
+    test: Vec<String>,
+    /// Every target with `test = true` (`tests/*.rs`, the library, binaries)
+    #[arg(long)]
+    tests: bool,
+    /// Only the named benchmark (repeatable)
+    #[arg(long, value_name = "NAME")]
+    bench: Vec<String>,
+    /// Every target with `bench = true`
+    #[arg(long)]
+    benches: bool,
+    /// Every target: `--lib --bins --tests --benches --examples`
+    #[arg(long)]
+    all_targets: bool,
     /// Space- or comma-separated features to activate
     #[arg(short = 'F', long, value_name = "FEATURES")]
     features: Vec<String>,
@@ -115,16 +208,19 @@ struct WorkspaceArgs {
 }
 
 impl WorkspaceArgs {
-    fn profile(&self) -> String {
-        match (&self.profile, self.release) {
-            (Some(name), _) => name.clone(),
-            (None, true) => "release".to_owned(),
-            (None, false) => "dev".to_owned(),
+    /// `--profile`, `--release`, else the command's own (cargo's `test` uses
+    /// the `test` profile).
+    fn profile(&self, command: CargoCommand) -> String {
+        match (&self.profile, self.release, command) {
+            (Some(name), _, _) => name.clone(),
+            (None, true, _) => "release".to_owned(),
+            (None, false, CargoCommand::Test) => "test".to_owned(),
+            (None, false, _) => "dev".to_owned(),
         }
     }
 
-    /// The flags as they go to `cargo build`.
-    fn cargo_args(&self) -> Vec<String> {
+    /// The flags as they go to cargo.
+    fn cargo_args(&self, command: CargoCommand) -> Vec<String> {
         let mut args = Vec::new();
         let mut pair = |flag: &str, value: &str| {
             args.push(flag.to_owned());
@@ -142,6 +238,12 @@ impl WorkspaceArgs {
         for e in &self.example {
             pair("--example", e);
         }
+        for t in &self.test {
+            pair("--test", t);
+        }
+        for b in &self.bench {
+            pair("--bench", b);
+        }
         for f in &self.features {
             pair("--features", f);
         }
@@ -151,12 +253,15 @@ impl WorkspaceArgs {
         for c in &self.config {
             pair("--config", c);
         }
-        pair("--profile", &self.profile());
+        pair("--profile", &self.profile(command));
         let flags = [
             (self.workspace, "--workspace"),
             (self.lib, "--lib"),
             (self.bins, "--bins"),
             (self.examples, "--examples"),
+            (self.tests, "--tests"),
+            (self.benches, "--benches"),
+            (self.all_targets, "--all-targets"),
             (self.all_features, "--all-features"),
             (self.no_default_features, "--no-default-features"),
             (self.locked, "--locked"),
@@ -229,15 +334,97 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Build(args) => build(args),
+        Command::Build(args) => build(args, CargoCommand::Build, Then::Nothing),
+        Command::Check(args) => build(args, CargoCommand::Check, Then::Nothing),
+        Command::Test(args) => {
+            let mut test_args: Vec<String> = args.filter.into_iter().collect();
+            test_args.extend(args.args);
+            let run = TestRun {
+                no_run: args.no_run,
+                no_fail_fast: args.no_fail_fast,
+                args: test_args,
+            };
+            match args.doc {
+                true => usage_error(
+                    "orchestrator does not run documentation tests yet",
+                    "run them with `cargo test --doc`",
+                ),
+                false => build(args.build, CargoCommand::Test, Then::Test(run)),
+            }
+        }
+        // cargo's plan for `run` is `build`'s with one binary selected
+        // (`cargo run --unit-graph` cannot be used: it fails after printing).
+        Command::Run(args) => build(args.build, CargoCommand::Build, Then::Run(args.args)),
+        Command::Clean(args) => clean(args),
         Command::Graph(args) => graph(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let name = command.get_name().to_owned();
+            clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+            0
+        }
+    }
+}
+
+/// What follows a successful build.
+enum Then {
+    Nothing,
+    Test(TestRun),
+    Run(Vec<String>),
+}
+
+fn usage_error(message: &str, help: &str) -> i32 {
+    let tty = std::io::stderr().is_terminal();
+    let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
+    let error = Error::Usage {
+        message: message.to_owned(),
+        help: help.to_owned(),
+    };
+    reporter.error(&error);
+    error.exit_code()
+}
+
+fn clean(args: CleanArgs) -> i32 {
+    let tty = std::io::stderr().is_terminal();
+    let verbosity = match args.quiet {
+        true => Verbosity::Quiet,
+        false => Verbosity::Normal,
+    };
+    let mut reporter = report::reporter(MessageFormat::Human, verbosity, tty, tty, false);
+    let profile = match (&args.profile, args.release) {
+        (Some(name), _) => Some(name.clone()),
+        (None, true) => Some("release".to_owned()),
+        (None, false) => None,
+    };
+    let result = std::env::current_dir()
+        .map_err(|e| Error::io("read the current directory", Path::new("."), e))
+        .and_then(|cwd| {
+            crate::clean::clean(
+                &crate::clean::CleanOptions {
+                    cwd,
+                    manifest_path: args.manifest_path,
+                    target_dir: args.target_dir,
+                    packages: args.package,
+                    profile,
+                    dry_run: args.dry_run,
+                    env: crate::cargo::environment(),
+                },
+                reporter.as_mut(),
+            )
+        });
+    match result {
+        Ok(_) => 0,
+        Err(error) => {
+            reporter.error(&error);
+            error.exit_code()
+        }
     }
 }
 
 fn graph(args: GraphArgs) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
-    let result = options(&args.workspace, tty, args.touch)
+    let result = options(&args.workspace, CargoCommand::Build, tty, args.touch)
         .and_then(|opts| driver::prepare(&opts, reporter.as_mut()));
     match result {
         Ok(session) => {
@@ -271,16 +458,26 @@ fn graph(args: GraphArgs) -> i32 {
 /// Options shared by every command, from arguments and the environment.
 fn options(
     ws: &WorkspaceArgs,
+    command: CargoCommand,
     color: bool,
     touches: Vec<TouchSpec>,
 ) -> crate::Result<BuildOptions> {
+    if command == CargoCommand::Check && (ws.tests || ws.benches) && !ws.all_targets {
+        return Err(Error::Usage {
+            message: "`check --tests` and `check --benches` are not supported: cargo's plan \
+                      does not say which of their units are test harnesses"
+                .to_owned(),
+            help: "use `check --all-targets`, or `--test NAME` / `--bench NAME`".to_owned(),
+        });
+    }
     let cwd = std::env::current_dir()
         .map_err(|e| crate::Error::io("read the current directory", &PathBuf::from("."), e))?;
     let mut options = BuildOptions::new(cwd, crate::cargo::environment());
     options.manifest_path = ws.manifest_path.clone();
     options.target_dir = ws.target_dir.clone();
-    options.cargo_args = ws.cargo_args();
-    options.profile = ws.profile();
+    options.command = command;
+    options.cargo_args = ws.cargo_args(command);
+    options.profile = ws.profile(command);
     options.targets = ws.target.clone();
     options.config = ws.config.clone();
     options.color = color;
@@ -288,7 +485,7 @@ fn options(
     Ok(options)
 }
 
-fn build(args: BuildArgs) -> i32 {
+fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let color = match args.color {
         Color::Always => true,
@@ -302,7 +499,7 @@ fn build(args: BuildArgs) -> i32 {
         _ => Verbosity::VeryVerbose,
     };
     let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
-    let options = options(&args.workspace, color, args.touch).map(|o| BuildOptions {
+    let options = options(&args.workspace, command, color, args.touch).map(|o| BuildOptions {
         jobs: args.jobs.map(|j| j as usize),
         extra_verbose: verbosity == Verbosity::VeryVerbose,
         dry_run: args.dry_run,
@@ -315,13 +512,23 @@ fn build(args: BuildArgs) -> i32 {
     // leave its rustc children running. (If none can be installed, signals
     // keep their default action.)
     let _ = crate::interrupt::install();
-    let result = options.and_then(|options| driver::build(&options, reporter.as_mut()));
+    let reporter = reporter.as_mut();
+    let result = options.and_then(|options| match then {
+        Then::Test(_) | Then::Run(_) if options.dry_run => {
+            driver::build(&options, reporter).map(|_| 0)
+        }
+        Then::Nothing => driver::build(&options, reporter).map(|_| 0),
+        Then::Test(run) => driver::build_session(&options, reporter)
+            .and_then(|(session, _)| runner::test(&session, &run, reporter))
+            .map(|_| 0),
+        Then::Run(args) => runner::build_and_run(&options, &args, reporter),
+    });
     if let Some(signal) = crate::interrupt::received() {
         // Children stopped, nothing half-done recorded: exit as cargo does.
         return crate::interrupt::exit_code(signal);
     }
     match result {
-        Ok(_) => 0,
+        Ok(code) => code,
         Err(error) => {
             reporter.error(&error);
             error.exit_code()

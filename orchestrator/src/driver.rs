@@ -9,7 +9,7 @@ use cargo_platform::Cfg;
 
 use crate::buildscript::BuildOutput;
 use crate::cargo::config::{EnvEntry, parse_cfgs};
-use crate::cargo::{self, CargoConfig, CargoRequest};
+use crate::cargo::{self, CargoCommand, CargoConfig, CargoRequest};
 use crate::classify::SyntaxCache;
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, UnitInfo, Verdict};
@@ -30,6 +30,8 @@ use crate::touch::{self, TouchSpec};
 /// What the command line (and environment) asked for.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// Whose plan: `cargo build`, `check` or `test`.
+    pub command: CargoCommand,
     pub cwd: PathBuf,
     pub manifest_path: Option<PathBuf>,
     pub target_dir: Option<PathBuf>,
@@ -66,6 +68,7 @@ impl BuildOptions {
     /// Defaults for `cwd` and `env`, as a user running `orchestrator build`.
     pub fn new(cwd: PathBuf, env: BTreeMap<String, String>) -> BuildOptions {
         BuildOptions {
+            command: CargoCommand::Build,
             cwd,
             manifest_path: None,
             target_dir: None,
@@ -175,6 +178,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
     platforms.extend(targets.iter().cloned());
     platforms.dedup();
     let request = CargoRequest {
+        command: opts.command,
         cargo: cargo::cargo_program(&env),
         cwd: opts.cwd.clone(),
         manifest_path: opts.manifest_path.as_ref().map(|m| opts.cwd.join(m)),
@@ -289,29 +293,13 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
     });
     let keys: Vec<String> = specs.values().map(|s| s.key.clone()).collect();
     let mut ledger = Ledger::load(&layout.ledger(), &keys);
-    let rustc_bootstrap = env.get("RUSTC_BOOTSTRAP").cloned();
-    let mut scripts = HashMap::new();
-    for unit in graph
-        .units()
-        .iter()
-        .filter(|u| u.kind == UnitKind::RunBuildScript)
-    {
-        let key = &specs[unit.id].key;
-        if ledger.get(key).is_none() {
-            continue;
-        }
-        let dirs = outputs[unit.id]
-            .run
-            .as_ref()
-            .expect("run units have run directories");
-        match dirs.load(graph.package(unit.pkg), rustc_bootstrap.as_deref()) {
-            Some(output) => {
-                scripts.insert(unit.id, output);
-            }
-            // A result that cannot be read back is as good as none: rerun.
-            None => ledger.invalidate(key)?,
-        }
-    }
+    let scripts = load_scripts(
+        &graph,
+        &specs,
+        &outputs,
+        &mut ledger,
+        env.get("RUSTC_BOOTSTRAP").map(String::as_str),
+    )?;
     let cargo_exe = match env.get("CARGO").filter(|c| !c.is_empty()) {
         Some(cargo) => OsString::from(cargo),
         None => toolchain
@@ -368,10 +356,12 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
             .and_then(|run| scripts.get(&run))
             .map(|out| out.cfgs.clone())
             .unwrap_or_default();
-        crate::classify::rules::cfg_test_is_set(
-            &settings[u.id].rustflags,
-            script_cfgs.iter().map(String::as_str),
-        )
+        // Test units get `--test` or `--cfg test`.
+        u.mode.is_test()
+            || crate::classify::rules::cfg_test_is_set(
+                &settings[u.id].rustflags,
+                script_cfgs.iter().map(String::as_str),
+            )
     });
     let plan = plan::plan(&PlanInput {
         graph: &graph,
@@ -454,6 +444,15 @@ fn target_cfgs(
 }
 
 pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
+    build_session(opts, reporter).map(|(_, summary)| summary)
+}
+
+/// Build, and keep the session for what runs the results (`test`, `run`):
+/// its build-script results are those of this build.
+pub fn build_session(
+    opts: &BuildOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<(Session, BuildSummary)> {
     let mut session = prepare(opts, reporter)?;
     let s = &session;
     if opts.dry_run || opts.explain {
@@ -462,19 +461,25 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
     let predicted = Duration::from_millis(s.plan.predicted_ms);
     if opts.dry_run {
         reporter.event(&BuildEvent::PlanFinished { predicted });
-        return Ok(BuildSummary {
-            success: true,
-            compiled: 0,
-            relinked: 0,
-            ran: 0,
-            fresh: s.graph.len(),
-            failed: Vec::new(),
-            duration: s.started.elapsed(),
-            profile: s.profile.clone(),
-            predicted: Some(predicted),
-            timings: Vec::new(),
-            schedule: None,
-        });
+        let fresh = s.graph.len();
+        let duration = s.started.elapsed();
+        let profile = s.profile.clone();
+        return Ok((
+            session,
+            BuildSummary {
+                success: true,
+                compiled: 0,
+                relinked: 0,
+                ran: 0,
+                fresh,
+                failed: Vec::new(),
+                duration,
+                profile,
+                predicted: Some(predicted),
+                timings: Vec::new(),
+                schedule: None,
+            },
+        ));
     }
     // A simulated change runs at its real cost: the touched crates'
     // incremental caches are not reused.
@@ -486,7 +491,7 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
         }
     }
     let record_links = UnitMap::from_fn(&s.graph, |u| {
-        opts.relink && u.kind.is_executable() && !s.optimizing[u.id]
+        opts.relink && u.is_executable() && !s.optimizing[u.id]
     });
     let Session {
         ledger, scripts, ..
@@ -542,7 +547,50 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
             crates: summary.failed.clone(),
         });
     }
-    Ok(summary)
+    drop(cx);
+    session.ledger = ledger;
+    session.scripts = load_scripts(
+        &session.graph,
+        &session.specs,
+        &session.outputs,
+        &mut session.ledger,
+        session.env.get("RUSTC_BOOTSTRAP").map(String::as_str),
+    )?;
+    Ok((session, summary))
+}
+
+/// The recorded results of build scripts that ran (in an earlier build or
+/// this one). A result that cannot be read back is as good as none: its
+/// ledger entry is dropped, so the script runs again.
+fn load_scripts(
+    graph: &CrateGraph,
+    specs: &UnitMap<UnitSpec>,
+    outputs: &UnitMap<Outputs>,
+    ledger: &mut Ledger,
+    rustc_bootstrap: Option<&str>,
+) -> Result<HashMap<UnitId, BuildOutput>> {
+    let mut scripts = HashMap::new();
+    for unit in graph
+        .units()
+        .iter()
+        .filter(|u| u.kind == UnitKind::RunBuildScript)
+    {
+        let key = &specs[unit.id].key;
+        if ledger.get(key).is_none() {
+            continue;
+        }
+        let dirs = outputs[unit.id]
+            .run
+            .as_ref()
+            .expect("run units have run directories");
+        match dirs.load(graph.package(unit.pkg), rustc_bootstrap) {
+            Some(output) => {
+                scripts.insert(unit.id, output);
+            }
+            None => ledger.invalidate(key)?,
+        }
+    }
+    Ok(scripts)
 }
 
 /// rustc's temporary directories in every directory rustc wrote to

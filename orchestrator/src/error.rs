@@ -68,6 +68,14 @@ pub enum Error {
 
     #[error("could not start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
+
+    /// A request orchestrator cannot serve as given; `help` says how to ask.
+    #[error("{message}")]
+    Usage { message: String, help: String },
+
+    /// Test executables that failed, by the flags that select them again.
+    #[error("{} target{} failed: {}", targets.len(), if targets.len() == 1 { "" } else { "s" }, list_crates(targets))]
+    TestsFailed { targets: Vec<String> },
 }
 
 fn crate_suffix(krate: &Option<String>) -> String {
@@ -143,6 +151,8 @@ impl Error {
             }
             Error::CompileFailed { .. } => return None,
             Error::Threads { .. } => "lower `-j` (or `build.jobs`), or free system resources",
+            Error::Usage { help, .. } => return Some(help.clone()),
+            Error::TestsFailed { .. } => return None,
         };
         Some(text.to_owned())
     }
@@ -150,7 +160,10 @@ impl Error {
     /// Already said, unit by unit, while the build ran ("could not compile
     /// `x` (lib) due to the errors above"): human output says it once, as cargo.
     pub fn reported_per_unit(&self) -> bool {
-        matches!(self, Error::CompileFailed { .. })
+        matches!(
+            self,
+            Error::CompileFailed { .. } | Error::TestsFailed { .. }
+        )
     }
 
     /// cargo's convention: 101 for a failed build of any kind.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::graph::{Package, Unit, UnitId, UnitKind};
+use crate::graph::{Mode, Package, Unit, UnitId, UnitKind};
 use crate::plan::{Action, Change};
 use crate::profile::Profile;
 
@@ -16,6 +16,7 @@ pub struct UnitInfo {
     pub package: String,
     pub version: String,
     pub kind: UnitKind,
+    pub mode: Mode,
 }
 
 impl UnitInfo {
@@ -26,6 +27,7 @@ impl UnitInfo {
             package: package.name.clone(),
             version: package.version.text.clone(),
             kind: unit.kind,
+            mode: unit.mode,
         }
     }
 
@@ -40,7 +42,11 @@ impl UnitInfo {
 
     /// `core_lib (lib)`, `serde (build-script)`.
     pub fn label(&self) -> String {
-        format!("{} ({})", self.name(), self.kind.as_str())
+        format!(
+            "{} ({})",
+            self.name(),
+            crate::graph::kind_label(self.kind, self.mode)
+        )
     }
 }
 
@@ -146,6 +152,96 @@ pub enum BuildEvent {
         path: std::path::PathBuf,
     },
     BuildFinished(BuildSummary),
+    /// `test --no-run`: a test executable that was built.
+    Executable {
+        unit: UnitInfo,
+        /// `unittests src/lib.rs`, `tests/it.rs`: what cargo calls it.
+        what: String,
+        path: std::path::PathBuf,
+    },
+    /// A test executable starts; its own output follows on the inherited
+    /// stdout and stderr, one executable at a time.
+    TestStarted {
+        unit: UnitInfo,
+        what: String,
+        path: std::path::PathBuf,
+    },
+    TestFinished {
+        unit: UnitInfo,
+        what: String,
+        outcome: ExitOutcome,
+        duration: Duration,
+        /// cargo's flags that select this target again (`--lib`, `--test it`).
+        rerun: String,
+    },
+    TestsFinished(TestSummary),
+    /// `run`: the program about to replace orchestrator (`exec`).
+    Running {
+        program: std::path::PathBuf,
+        args: Vec<String>,
+    },
+    /// `clean`: what was removed (or, with `--dry-run`, would be).
+    Cleaned {
+        files: u64,
+        bytes: u64,
+        dry_run: bool,
+    },
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitOutcome {
+    Code(i32),
+    /// Killed by a signal (Unix).
+    Signal(i32),
+}
+
+impl ExitOutcome {
+    pub fn of(status: std::process::ExitStatus) -> ExitOutcome {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(signal) = status.signal() {
+                return ExitOutcome::Signal(signal);
+            }
+        }
+        ExitOutcome::Code(status.code().unwrap_or(-1))
+    }
+
+    pub fn success(self) -> bool {
+        self == ExitOutcome::Code(0)
+    }
+
+    /// `exit status: 101`, `signal: 11, SIGSEGV: invalid memory reference`.
+    pub fn describe(self) -> String {
+        match self {
+            ExitOutcome::Code(code) => format!("exit status: {code}"),
+            ExitOutcome::Signal(signal) => {
+                let name = match signal {
+                    4 => ", SIGILL: illegal instruction",
+                    6 => ", SIGABRT: process abort signal",
+                    7 => ", SIGBUS: access to undefined memory",
+                    8 => ", SIGFPE: erroneous arithmetic operation",
+                    9 => ", SIGKILL: kill",
+                    11 => ", SIGSEGV: invalid memory reference",
+                    15 => ", SIGTERM: termination signal",
+                    _ => "",
+                };
+                format!("signal: {signal}{name}")
+            }
+        }
+    }
+}
+
+/// The end of `orchestrator test`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestSummary {
+    pub passed: usize,
+    /// Rerun flags of the executables that failed.
+    pub failed: Vec<String>,
+    /// Executables not run because an earlier one failed (no `--no-fail-fast`).
+    pub skipped: usize,
+    pub duration: Duration,
 }
 
 /// Why a unit got its action: the change class and a one-line explanation.

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::graph::{CrateGraph, CrateType, Source, Unit, UnitId, UnitKind, UnitMap};
+use crate::graph::{CrateGraph, CrateType, Mode, Source, Unit, UnitId, UnitKind, UnitMap};
 use crate::paths::relative_path;
 use crate::profile::Lto;
 use crate::rustc::Toolchain;
@@ -58,6 +58,9 @@ pub struct CompileSpec {
     pub package: String,
     pub crate_name: String,
     pub kind: UnitKind,
+    pub mode: Mode,
+    /// `--test` (a test unit of a target without `harness = false`).
+    pub test_harness: bool,
     pub crate_types: Vec<CrateType>,
     pub edition: String,
     /// Root source file, relative to the package root.
@@ -156,7 +159,7 @@ pub fn specs(
         let dep_key = |d: UnitId| done[d].as_ref().map(|s| s.key.clone()).unwrap_or_default();
         let identity = package_identity(unit, graph);
         let mut hasher = blake3::Hasher::new();
-        let profile = serde_json::to_string(&unit.profile).unwrap_or_default();
+        let profile = serde_json::to_string(&settings_of(&unit.profile)).unwrap_or_default();
         let types: Vec<&str> = unit.target.crate_types.iter().map(|t| t.as_str()).collect();
         let mut deps: Vec<String> = unit
             .deps
@@ -183,8 +186,13 @@ pub fn specs(
             hasher.update(part.as_bytes());
             hasher.update(&[0]);
         }
-        let metadata = hasher.finalize().to_hex()[..16].to_owned();
         let package = graph.package(unit.pkg);
+        let mode = match unit.mode {
+            Mode::Build => String::new(),
+            other => format!("-{}", other.as_str()),
+        };
+        hasher.update(mode.as_bytes());
+        let metadata = hasher.finalize().to_hex()[..16].to_owned();
         let key = match unit.kind {
             UnitKind::RunBuildScript => format!("{}.run-{metadata}", package.name),
             _ => format!("{}-{metadata}", unit.crate_name),
@@ -192,7 +200,7 @@ pub fn specs(
         let body = match unit.kind {
             UnitKind::RunBuildScript => SpecBody::Run(RunSpec {
                 package: identity,
-                profile: unit.profile.clone(),
+                profile: settings_of(&unit.profile),
                 platform: unit.platform.clone(),
                 features: unit.features.clone(),
                 links: package.links.clone(),
@@ -210,7 +218,9 @@ pub fn specs(
                 crate_types: unit.target.crate_types.clone(),
                 edition: unit.target.edition.clone(),
                 src: relative_path(&unit.target.src_path, &package.root),
-                profile: unit.profile.clone(),
+                mode: unit.mode,
+                test_harness: unit.test_harness(),
+                profile: settings_of(&unit.profile),
                 platform: unit.platform.clone(),
                 features: unit.features.clone(),
                 declared_features: package.declared_features.clone(),
@@ -238,6 +248,17 @@ pub fn specs(
                 .expect("every unit is in the topological order")
         })
         .collect()
+}
+
+/// A resolved profile without its name: what reaches rustc. cargo's
+/// `test` profile inherits `dev` and differs in name only, so `build` and
+/// `test` share their dependencies' artifacts (cargo hashes profiles the
+/// same way).
+fn settings_of(profile: &crate::cargo::RawProfile) -> crate::cargo::RawProfile {
+    crate::cargo::RawProfile {
+        name: String::new(),
+        ..profile.clone()
+    }
 }
 
 /// Whether a file read by a unit is covered by its package's identity

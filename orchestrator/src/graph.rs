@@ -9,7 +9,7 @@
 //! Never: decides features, profiles or what is selected (cargo did), reads
 //! sources, or looks at the target directory.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::{Index, IndexMut};
 use std::path::{Path, PathBuf};
 
@@ -149,12 +149,16 @@ pub struct Package {
     pub root: PathBuf,
     pub meta: PackageMeta,
     pub links: Option<String>,
+    /// `package.default-run`.
+    pub default_run: Option<String>,
     /// Every feature the package declares (for `--check-cfg`).
     pub declared_features: Vec<String>,
     /// `(kinds, name)` of every target, for build-script link-argument checks.
     pub targets: Vec<(Vec<String>, String)>,
     /// `[lints]` as rustc flags (passed for local packages, and for others at `-vv`).
     pub lint_flags: Vec<String>,
+    /// Targets declared with `harness = false`, as `kind:name`.
+    pub harnessless: BTreeSet<String>,
     /// Selected on the command line (or by default): `CARGO_PRIMARY_PACKAGE`.
     pub primary: bool,
 }
@@ -187,6 +191,10 @@ pub enum UnitKind {
     Bin,
     /// An example program (`--example`, `--examples`).
     Example,
+    /// An integration test (`tests/*.rs`, `[[test]]`).
+    Test,
+    /// A benchmark (`benches/*.rs`, `[[bench]]`).
+    Bench,
     /// Compiling a package's build script.
     BuildScript,
     /// Running it.
@@ -200,6 +208,8 @@ impl UnitKind {
             UnitKind::ProcMacro => "proc-macro",
             UnitKind::Bin => "bin",
             UnitKind::Example => "example",
+            UnitKind::Test => "test",
+            UnitKind::Bench => "bench",
             UnitKind::BuildScript => "build-script",
             UnitKind::RunBuildScript => "build-script-run",
         }
@@ -209,10 +219,50 @@ impl UnitKind {
     pub fn is_rustc(self) -> bool {
         self != UnitKind::RunBuildScript
     }
+}
 
-    /// An executable for the user (a binary or an example): relinkable.
-    pub fn is_executable(self) -> bool {
-        matches!(self, UnitKind::Bin | UnitKind::Example)
+/// `lib`, `bin`, `test`; `lib test` for a target's unit-test harness.
+pub fn kind_label(kind: UnitKind, mode: Mode) -> String {
+    match (mode.is_test(), kind) {
+        (false, _) | (true, UnitKind::Test | UnitKind::Bench) => kind.as_str().to_owned(),
+        (true, _) => format!("{} test", kind.as_str()),
+    }
+}
+
+/// How rustc compiles a unit: cargo's compile mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Code generation, and linking for executables (`cargo build`).
+    Build,
+    /// Metadata only: type checking and lints (`cargo check`).
+    Check,
+    /// Metadata only, of the target compiled as a test harness
+    /// (`cargo check --all-targets`, `--test NAME`).
+    CheckTest,
+    /// An executable test harness (`rustc --test`), or a plain binary for a
+    /// target with `harness = false` (`cargo test`, `cargo build --tests`).
+    Test,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Build => "build",
+            Mode::Check => "check",
+            Mode::CheckTest => "check-test",
+            Mode::Test => "test",
+        }
+    }
+
+    /// rustc writes metadata and nothing else (no code, no link).
+    pub fn is_check(self) -> bool {
+        matches!(self, Mode::Check | Mode::CheckTest)
+    }
+
+    /// Compiled as a test harness (`--test`, unless `harness = false`).
+    pub fn is_test(self) -> bool {
+        matches!(self, Mode::CheckTest | Mode::Test)
     }
 }
 
@@ -292,6 +342,8 @@ pub struct Target {
     /// Absolute.
     pub src_path: PathBuf,
     pub edition: String,
+    /// `harness = false`: a test or bench unit is a plain binary.
+    pub harness: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -299,6 +351,7 @@ pub struct Unit {
     pub id: UnitId,
     pub pkg: PkgId,
     pub kind: UnitKind,
+    pub mode: Mode,
     pub target: Target,
     pub crate_name: String,
     /// The profile cargo resolved for this unit.
@@ -313,26 +366,75 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// `core_lib (lib)`, `api_server (bin)`: how output names a unit.
+    /// `core_lib (lib)`, `api_server (bin)`, `core_lib (lib test)`: how
+    /// output names a unit.
     pub fn label(&self) -> String {
-        format!("{} ({})", self.crate_name, self.kind.as_str())
+        format!("{} ({})", self.crate_name, kind_label(self.kind, self.mode))
     }
 
-    /// Whether any of its crate types needs upstream object code.
+    /// An executable for the user (a binary, an example, a test harness):
+    /// relinkable.
+    pub fn is_executable(&self) -> bool {
+        match self.mode {
+            Mode::Build => matches!(
+                self.kind,
+                UnitKind::Bin | UnitKind::Example | UnitKind::Test | UnitKind::Bench
+            ),
+            Mode::Test => true,
+            Mode::Check | Mode::CheckTest => false,
+        }
+    }
+
+    /// Its output reaches others only as metadata to compile against and
+    /// as code to link later (a library, or anything checked): it never
+    /// links, so a dependency's codegen-only change never touches it.
+    pub fn never_links(&self) -> bool {
+        self.mode.is_check() || (self.kind == UnitKind::Lib && !self.is_executable())
+    }
+
+    /// rustc gets `--test` (a harness), not `--crate-type`.
+    pub fn test_harness(&self) -> bool {
+        self.mode.is_test() && self.target.harness
+    }
+
+    /// The crate types of what rustc writes: none when checking, a binary
+    /// for a test harness, else the target's.
+    pub fn output_crate_types(&self) -> Vec<CrateType> {
+        match self.mode {
+            Mode::Check | Mode::CheckTest => Vec::new(),
+            Mode::Test => vec![CrateType::Bin],
+            Mode::Build => self.target.crate_types.clone(),
+        }
+    }
+
+    /// Whether it needs the object code of its dependencies (it links).
     pub fn requires_upstream_objects(&self) -> bool {
-        self.target
-            .crate_types
-            .iter()
-            .any(|t| t.requires_upstream_objects())
+        match self.mode {
+            Mode::Check | Mode::CheckTest => false,
+            Mode::Test => true,
+            Mode::Build => self
+                .target
+                .crate_types
+                .iter()
+                .any(|t| t.requires_upstream_objects()),
+        }
     }
 
-    /// Writes `.rmeta` that dependents may start on (pipelining).
+    /// Writes `.rmeta` that dependents may start on (pipelining); when
+    /// checking, `.rmeta` is all it writes.
     pub fn emits_metadata(&self) -> bool {
-        self.kind == UnitKind::Lib && !self.requires_upstream_objects()
+        self.mode.is_check()
+            || (self.mode == Mode::Build
+                && self.kind == UnitKind::Lib
+                && !self.requires_upstream_objects())
     }
 
+    /// Passed to dependents with `--extern` (a library, a proc-macro; when
+    /// checking, its `.rmeta`). Binaries a test depends on are not.
     pub fn is_linkable(&self) -> bool {
-        self.kind.is_rustc() && self.target.crate_types.iter().any(|t| t.is_linkable())
+        self.kind.is_rustc()
+            && !self.mode.is_test()
+            && self.target.crate_types.iter().any(|t| t.is_linkable())
     }
 
     /// Built for the host to run during the build (cargo's `for_host`).
@@ -357,15 +459,19 @@ pub struct CrateGraph {
     order: Vec<UnitId>,
     dependents: Vec<Vec<UnitId>>,
     pub workspace_root: PathBuf,
+    /// Doc-test units of cargo's plan, left out (rustdoc runs them).
+    pub doctests: usize,
 }
 
 impl CrateGraph {
     /// Build the graph from cargo's answer.
     pub fn build(answer: &CargoAnswer) -> Result<CrateGraph> {
-        let roots: BTreeSet<usize> = answer.graph.roots.iter().copied().collect();
+        // Doc tests are run by rustdoc, which orchestrator does not drive yet.
+        let (raw_graph, doctests) = answer.graph.without_mode("doctest");
+        let roots: BTreeSet<usize> = raw_graph.roots.iter().copied().collect();
         let root_pkgs: BTreeSet<&str> = roots
             .iter()
-            .filter_map(|&i| answer.graph.units.get(i))
+            .filter_map(|&i| raw_graph.units.get(i))
             .map(|u| u.pkg_id.as_str())
             .collect();
         let mut packages = Vec::new();
@@ -376,8 +482,8 @@ impl CrateGraph {
             pkg_index.insert(id.as_str(), PkgId(packages.len()));
             packages.push(package);
         }
-        let mut units = Vec::with_capacity(answer.graph.units.len());
-        for (i, raw) in answer.graph.units.iter().enumerate() {
+        let mut units = Vec::with_capacity(raw_graph.units.len());
+        for (i, raw) in raw_graph.units.iter().enumerate() {
             let pkg = *pkg_index
                 .get(raw.pkg_id.as_str())
                 .ok_or_else(|| Error::Cargo {
@@ -392,6 +498,7 @@ impl CrateGraph {
                 &packages[pkg.0],
             )?);
         }
+        resolve_check_tests(&mut units);
         let order = topological_order(&units)?;
         let mut dependents = vec![Vec::new(); units.len()];
         for unit in &units {
@@ -405,6 +512,7 @@ impl CrateGraph {
             order,
             dependents,
             workspace_root: answer.workspace_root.clone(),
+            doctests,
         })
     }
 
@@ -470,7 +578,13 @@ impl CrateGraph {
             if u != id && matches!(unit.kind, UnitKind::RunBuildScript | UnitKind::ProcMacro) {
                 return Vec::new();
             }
-            unit.deps.iter().map(|d| d.unit).collect()
+            // An integration test depends on the package's binaries only
+            // for their paths (`CARGO_BIN_EXE_*`): they are not linked.
+            unit.deps
+                .iter()
+                .map(|d| d.unit)
+                .filter(|&d| !self.unit(d).is_executable())
+                .collect()
         })
     }
 
@@ -587,6 +701,7 @@ fn package(
             readme: meta.readme.clone(),
         },
         links: meta.links.clone(),
+        default_run: meta.default_run.clone(),
         declared_features: meta.features.keys().cloned().collect(),
         targets: meta
             .targets
@@ -594,6 +709,13 @@ fn package(
             .map(|t| (t.kind.clone(), t.name.clone()))
             .collect(),
         lint_flags,
+        harnessless: answer
+            .harnessless
+            .get(&meta.id)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
         primary,
     })
 }
@@ -602,13 +724,29 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
     let unsupported =
         |what: String| Error::unsupported(&package.manifest_path, &package.name, what);
     let first_kind = raw.target.kind.first().map(String::as_str).unwrap_or("");
+    let mode = match raw.mode.as_str() {
+        "build" | "run-custom-build" => Mode::Build,
+        // `check` of a test harness is told apart in `resolve_check_tests`.
+        "check" => Mode::Check,
+        "test" | "bench" => Mode::Test,
+        other => {
+            return Err(unsupported(format!(
+                "`{other}` units (target `{}`)",
+                raw.target.name
+            )));
+        }
+    };
     let kind = match (raw.mode.as_str(), first_kind) {
         ("run-custom-build", _) => UnitKind::RunBuildScript,
         ("build", "custom-build") => UnitKind::BuildScript,
-        ("build", "proc-macro") => UnitKind::ProcMacro,
-        ("build", "bin") => UnitKind::Bin,
-        ("build", "example") if raw.target.crate_types == ["bin"] => UnitKind::Example,
-        ("build", "lib" | "rlib" | "dylib" | "cdylib" | "staticlib") => UnitKind::Lib,
+        (_, "proc-macro") => UnitKind::ProcMacro,
+        (_, "bin") => UnitKind::Bin,
+        (_, "example") if raw.target.crate_types == ["bin"] || mode != Mode::Build => {
+            UnitKind::Example
+        }
+        (_, "test") => UnitKind::Test,
+        (_, "bench") => UnitKind::Bench,
+        (_, "lib" | "rlib" | "dylib" | "cdylib" | "staticlib") => UnitKind::Lib,
         (mode, kind) => {
             return Err(unsupported(format!(
                 "a `{kind}` target in `{mode}` mode (target `{}`)",
@@ -642,12 +780,16 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
         id,
         pkg,
         kind,
+        mode,
         crate_name: raw.target.name.replace('-', "_"),
         target: Target {
             name: raw.target.name.clone(),
             crate_types,
             src_path: PathBuf::from(&raw.target.src_path),
             edition: raw.target.edition.clone(),
+            harness: !package
+                .harnessless
+                .contains(&format!("{first_kind}:{}", raw.target.name)),
         },
         profile: raw.profile.clone(),
         platform: raw.platform.clone(),
@@ -662,6 +804,28 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
             .collect(),
         is_root,
     })
+}
+
+/// The unit graph writes `check` for both of cargo's check modes (plain
+/// and test harness). Integration tests and benches are always checked as
+/// harnesses; a target checked both ways appears twice, and cargo sorts
+/// its units by mode, the plain check first. A target checked as a
+/// harness only (which `check --tests` / `--benches` can ask for) cannot be
+/// told apart, so the CLI does not pass those flags to `check`.
+fn resolve_check_tests(units: &mut [Unit]) {
+    let mut seen: HashSet<(PkgId, UnitKind, String, Option<String>)> = HashSet::new();
+    for unit in units.iter_mut().filter(|u| u.mode == Mode::Check) {
+        let twin = (
+            unit.pkg,
+            unit.kind,
+            unit.target.name.clone(),
+            unit.platform.clone(),
+        );
+        let harness = matches!(unit.kind, UnitKind::Test | UnitKind::Bench);
+        if !seen.insert(twin) || harness {
+            unit.mode = Mode::CheckTest;
+        }
+    }
 }
 
 /// Kahn's algorithm; cargo's unit graph has no cycles, but a malformed one

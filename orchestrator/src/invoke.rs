@@ -153,7 +153,7 @@ impl InvocationContext<'_> {
     pub fn compiler_env(&self, id: UnitId, scripts: &dyn ScriptResults) -> Vec<(String, OsString)> {
         let unit = self.unit(id);
         let mut env = Vec::new();
-        if unit.kind.is_executable() {
+        if matches!(unit.kind, UnitKind::Bin | UnitKind::Example) {
             env.push(("CARGO_BIN_NAME".to_owned(), unit.target.name.clone().into()));
         }
         env.push((
@@ -164,6 +164,9 @@ impl InvocationContext<'_> {
         self.package_env(id, &mut env);
         if self.graph.package_of(id).primary {
             env.push(("CARGO_PRIMARY_PACKAGE".to_owned(), "1".into()));
+        }
+        if matches!(unit.kind, UnitKind::Test | UnitKind::Bench) {
+            env.extend(self.test_target_env(id));
         }
         if let Some(run) = self.graph.own_build_script(id) {
             if let Some(dirs) = &self.outputs[run].run {
@@ -176,6 +179,91 @@ impl InvocationContext<'_> {
             }
         }
         env
+    }
+
+    /// What cargo gives an integration test or bench at compile time: the
+    /// path of each of its package's binaries (`CARGO_BIN_EXE_<name>`; a
+    /// placeholder when checking, since nothing is linked) and a scratch
+    /// directory (`CARGO_TARGET_TMPDIR`).
+    fn test_target_env(&self, id: UnitId) -> Vec<(String, OsString)> {
+        let unit = self.unit(id);
+        let exe = std::env::consts::EXE_SUFFIX;
+        let mut env: Vec<(String, OsString)> = self
+            .graph
+            .package_of(id)
+            .targets
+            .iter()
+            .filter(|(kinds, _)| kinds.iter().any(|k| k == "bin"))
+            .map(|(_, name)| {
+                let path = match unit.mode.is_check() {
+                    true => OsString::from(format!("placeholder:{name}")),
+                    false => self
+                        .layout
+                        .root(unit.platform.as_deref())
+                        .join(format!("{name}{exe}"))
+                        .into_os_string(),
+                };
+                (format!("CARGO_BIN_EXE_{name}"), path)
+            })
+            .collect();
+        env.push((
+            "CARGO_TARGET_TMPDIR".to_owned(),
+            self.layout.tmp().into_os_string(),
+        ));
+        env
+    }
+
+    /// How cargo runs an executable it built for unit `id` (`cargo test`,
+    /// `cargo run`; its `target_process`): from the package's root, with
+    /// `CARGO`, `CARGO_MANIFEST_*`, `CARGO_PKG_*`, the package's build-script
+    /// `rustc-env` values and `[env]`, and a library path holding native
+    /// directories that build scripts put under the target directory, the
+    /// output directories and the toolchain's target libraries.
+    pub fn target_process(
+        &self,
+        id: UnitId,
+        program: &Path,
+        args: &[String],
+        scripts: &dyn ScriptResults,
+    ) -> Invocation {
+        let unit = self.unit(id);
+        let platform = unit.platform.as_deref();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for run in self.graph.build_scripts_to_link(id) {
+            for path in scripts
+                .output(run)
+                .map(|o| &o.library_paths)
+                .into_iter()
+                .flatten()
+            {
+                let path = native_dir(path);
+                if path.starts_with(&self.layout.target_dir) && !dirs.contains(&path) {
+                    dirs.push(path);
+                }
+            }
+        }
+        dirs.push(self.layout.root(platform));
+        dirs.push(self.layout.deps(platform));
+        if let Some(sysroot) = &self.toolchain.sysroot {
+            let triple = platform.unwrap_or(&self.toolchain.host);
+            dirs.push(sysroot.join("lib/rustlib").join(triple).join("lib"));
+        }
+        let mut env = vec![self.library_path(dirs)];
+        if let Some(run) = self.graph.own_build_script(id)
+            && let Some(output) = scripts.output(run)
+        {
+            for (name, value) in &output.env {
+                env.push((name.clone(), value.into()));
+            }
+        }
+        self.package_env(id, &mut env);
+        Invocation {
+            program: program.to_path_buf(),
+            args: args.iter().map(OsString::from).collect(),
+            env,
+            env_remove: Vec::new(),
+            cwd: self.graph.package_of(id).root.clone(),
+        }
     }
 
     /// rustc's command for compile unit `id`, with what the build scripts it
@@ -202,14 +290,18 @@ impl InvocationContext<'_> {
         } else {
             "--json=artifacts,future-incompat"
         });
-        for t in &unit.target.crate_types {
-            push("--crate-type");
-            push(t.as_str());
+        // A test unit's crate type is rustc's default for `--test` (cargo's
+        // `build_base_args`).
+        if !unit.mode.is_test() {
+            for t in &unit.target.crate_types {
+                push("--crate-type");
+                push(t.as_str());
+            }
         }
-        push(if unit.emits_metadata() {
-            "--emit=dep-info,metadata,link"
-        } else {
-            "--emit=dep-info,link"
+        push(match (unit.mode.is_check(), unit.emits_metadata()) {
+            (true, _) => "--emit=dep-info,metadata",
+            (false, true) => "--emit=dep-info,metadata,link",
+            (false, false) => "--emit=dep-info,link",
         });
         let dylib = unit
             .target
@@ -256,6 +348,12 @@ impl InvocationContext<'_> {
             profile.overflow_checks,
         ) {
             push(a);
+        }
+        if unit.test_harness() {
+            push("--test");
+        } else if unit.mode.is_test() {
+            push("--cfg");
+            push("test");
         }
         for feature in &unit.features {
             push("--cfg");
@@ -623,6 +721,17 @@ pub fn cfg_env(cfgs: &[Cfg], features: &[String], debug_assertions: bool) -> Vec
     map.into_iter()
         .map(|(k, v)| (format!("CARGO_CFG_{}", envify(&k)), v.join(",")))
         .collect()
+}
+
+/// A `rustc-link-search` entry without its kind (`native=`, `all=`...).
+fn native_dir(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    for kind in ["native=", "all=", "dependency=", "crate=", "framework="] {
+        if let Some(rest) = text.strip_prefix(kind) {
+            return PathBuf::from(rest);
+        }
+    }
+    path.to_path_buf()
 }
 
 /// The variable the dynamic loader searches.

@@ -32,6 +32,7 @@
 pub mod buildscript;
 pub mod cargo;
 pub mod classify;
+pub mod clean;
 pub mod cli;
 pub mod driver;
 pub mod error;
@@ -50,6 +51,7 @@ pub mod plan;
 pub mod profile;
 pub mod queue;
 pub mod report;
+pub mod runner;
 pub mod rustc;
 pub mod schedule;
 pub mod touch;

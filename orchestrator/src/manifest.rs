@@ -131,6 +131,38 @@ fn read(path: &Path) -> Result<toml::Table> {
     })
 }
 
+/// Targets of the package at `manifest` declared with `harness = false`, as
+/// `kind:name` (`test:bench_like`, `lib:my_lib`): cargo compiles their test
+/// and bench units as plain binaries instead of with `--test`. Neither the
+/// unit graph nor `cargo metadata` reports the flag, so it is read here.
+pub fn harnessless_targets(manifest: &Path, package: &str) -> Result<Vec<String>> {
+    let table = read(manifest)?;
+    let off = |t: &toml::Table| t.get("harness").and_then(Value::as_bool) == Some(false);
+    let mut found = Vec::new();
+    if let Some(lib) = table.get("lib").and_then(Value::as_table)
+        && off(lib)
+    {
+        let name = lib.get("name").and_then(Value::as_str).unwrap_or(package);
+        found.push(format!("lib:{}", name.replace('-', "_")));
+    }
+    for (key, kind) in [
+        ("bin", "bin"),
+        ("test", "test"),
+        ("bench", "bench"),
+        ("example", "example"),
+    ] {
+        let targets = table.get(key).and_then(Value::as_array);
+        for target in targets.into_iter().flatten().filter_map(Value::as_table) {
+            if let Some(name) = target.get("name").and_then(Value::as_str)
+                && off(target)
+            {
+                found.push(format!("{kind}:{name}"));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// `[lints]` of the package at `manifest` as rustc flags, in cargo's order
 /// (by priority, then name descending), plus `unexpected_cfgs`'s
 /// `check-cfg` list. `lints.workspace = true` takes `[workspace.lints]`

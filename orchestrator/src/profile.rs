@@ -99,6 +99,11 @@ impl Layout {
         self.root(platform).join("build")
     }
 
+    /// `CARGO_TARGET_TMPDIR` of integration tests and benches.
+    pub fn tmp(&self) -> PathBuf {
+        self.target_dir.join("tmp")
+    }
+
     pub fn incremental(&self, platform: Option<&str>) -> PathBuf {
         self.root(platform).join("incremental")
     }
@@ -130,6 +135,7 @@ impl Layout {
 
     pub fn create(&self, platforms: &[Option<&str>]) -> std::io::Result<()> {
         std::fs::create_dir_all(self.ledger())?;
+        std::fs::create_dir_all(self.tmp())?;
         for platform in platforms {
             for dir in [
                 self.deps(*platform),

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::buildscript::RunDirs;
 use crate::error::{Error, Result};
 use crate::fingerprint::UnitSpec;
-use crate::graph::{CrateGraph, CrateType, UnitId, UnitKind};
+use crate::graph::{CrateGraph, CrateType, Mode, UnitId, UnitKind};
 use crate::profile::Layout;
 
 /// The compiler in use, identified by its full `rustc -vV` output.
@@ -367,12 +367,14 @@ impl Outputs {
         let mut linkable = None;
         let mut uplifts = Vec::new();
         let root = layout.root(platform);
-        for &t in &unit.target.crate_types {
+        for t in unit.output_crate_types() {
             let path = out_dir.join(name_of(t, c, &suffix));
             if t.is_linkable() && linkable.is_none() {
                 linkable = Some(path.clone());
             }
+            // Test harnesses stay in `deps/`, as cargo leaves them.
             let uplift = match (unit.kind, t) {
+                _ if unit.mode != Mode::Build => None,
                 (UnitKind::BuildScript, _) => {
                     Some(out_dir.join(format!("build-script-build{exe}")))
                 }

@@ -90,7 +90,7 @@ fn resolve_one(touch: &TouchSpec, graph: &CrateGraph, cache: &SyntaxCache) -> Re
     let unit = candidates
         .iter()
         .copied()
-        .find(|&u| !graph.unit(u).kind.is_executable())
+        .find(|&u| !graph.unit(u).is_executable())
         .or_else(|| candidates.first().copied())
         .ok_or_else(|| {
             let names: Vec<String> = touchable(graph).map(|u| u.crate_name.clone()).collect();
@@ -166,6 +166,20 @@ fn unknown(touch: &TouchSpec, message: String, wanted: &str, names: &[String]) -
         message,
         suggestions: scored.into_iter().take(5).map(|(_, n)| n.clone()).collect(),
     }
+}
+
+/// Names close enough to `wanted` to suggest, closest first (cargo's
+/// "did you mean": an edit distance of at most a third of the name, and 3).
+pub fn closest<'a>(wanted: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let limit = (wanted.chars().count() / 3).max(3);
+    let mut scored: Vec<(usize, &str)> = names
+        .iter()
+        .map(|n| (levenshtein(wanted, n), *n))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Levenshtein distance, comparing the last path segment too so that

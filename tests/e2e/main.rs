@@ -5,6 +5,7 @@ mod support;
 
 mod build;
 mod classes;
+mod commands;
 mod crates_io;
 mod differential;
 mod errors;

@@ -467,9 +467,15 @@ pub fn unit_id(event: &Value) -> String {
     )
 }
 
+/// `crate (kind)`; units of `check` and `test` add their mode:
+/// `crate (kind check)`, `crate (kind test)`.
 pub fn label(event: &Value) -> String {
+    let mode = match event["mode"].as_str() {
+        Some(mode) => format!(" {mode}"),
+        None => String::new(),
+    };
     format!(
-        "{} ({})",
+        "{} ({}{mode})",
         event["crate"].as_str().unwrap_or("?"),
         event["kind"].as_str().unwrap_or("?")
     )
@@ -648,11 +654,19 @@ impl Outcome {
             .iter()
             .position(|e| reason(e) == "build-finished")
             .expect("build-finished present");
+        const AFTER_BUILD: &[&str] = &[
+            "error",
+            "executable",
+            "test-started",
+            "test-finished",
+            "tests-finished",
+            "running",
+        ];
         assert!(
             self.events[finished_pos + 1..]
                 .iter()
-                .all(|e| reason(e) == "error"),
-            "only an `error` may follow `build-finished`\n{ctx}"
+                .all(|e| AFTER_BUILD.contains(&reason(e))),
+            "only an `error` or what runs the build's results may follow `build-finished`\n{ctx}"
         );
         let mut units = BTreeSet::new();
         for event in self.of("crate-finished") {
@@ -733,7 +747,8 @@ impl Outcome {
                 _ => "relink",
             };
             assert_eq!(start["action"], expected_start, "{this}\n{ctx}");
-            if event["kind"] == "lib" {
+            // A library's build unit (not its test harness, not a check).
+            if event["kind"] == "lib" && event["mode"].is_null() {
                 assert_eq!(action, "compiled", "only binaries relink\n{ctx}");
                 let stages = before
                     .iter()

@@ -45,6 +45,7 @@ impl RequestKey {
         // The toolchain names cargo too: `cargo orchestrator` (CARGO set to
         // the real cargo) and `orchestrator` (the rustup proxy) share entries.
         part(toolchain.as_bytes());
+        part(request.command.as_str().as_bytes());
         part(request.cwd.to_string_lossy().as_bytes());
         if let Some(m) = &request.manifest_path {
             part(m.to_string_lossy().as_bytes());

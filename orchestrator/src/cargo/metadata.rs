@@ -32,6 +32,9 @@ pub struct MetaPackage {
     pub readme: Option<String>,
     pub rust_version: Option<String>,
     pub links: Option<String>,
+    /// `package.default-run`: the binary `run` picks among several.
+    #[serde(default)]
+    pub default_run: Option<String>,
     pub edition: String,
     /// Every feature the package declares (implicit optional-dependency features too).
     pub features: std::collections::BTreeMap<String, Vec<String>>,

@@ -27,9 +27,31 @@ pub use config::CargoConfig;
 pub use metadata::{MetaPackage, Metadata};
 pub use unit_graph::{RawProfile, RawUnit, UnitGraph};
 
+/// Which cargo command's plan to take: `build`, `check` or `test` (whose
+/// unit graphs differ in mode: code, metadata only, test harnesses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CargoCommand {
+    Build,
+    Check,
+    Test,
+}
+
+impl CargoCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CargoCommand::Build => "build",
+            CargoCommand::Check => "check",
+            CargoCommand::Test => "test",
+        }
+    }
+}
+
 /// What to ask cargo: the command line's selection and resolution flags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CargoRequest {
+    /// Whose unit graph: `cargo build`, `cargo check` or `cargo test`.
+    pub command: CargoCommand,
     /// `CARGO`, else `cargo` from PATH.
     pub cargo: PathBuf,
     /// Where cargo runs (its configuration is found from here).
@@ -55,6 +77,9 @@ pub struct CargoAnswer {
     pub checksums: BTreeMap<String, String>,
     /// Each package's `[lints]` as rustc flags (cargo reports them nowhere).
     pub lints: BTreeMap<String, Vec<String>>,
+    /// Each package's targets with `harness = false` (`kind:name`).
+    #[serde(default)]
+    pub harnessless: BTreeMap<String, Vec<String>>,
 }
 
 /// Ask cargo (or reuse its answer from `cache_dir` when nothing it depends
@@ -126,6 +151,22 @@ pub fn query(request: &CargoRequest) -> Result<CargoAnswer> {
             Ok((p.id.clone(), flags))
         })
         .collect::<Result<BTreeMap<_, _>>>()?;
+    // Only packages with test harnesses (or checks of them) need it.
+    let tested: std::collections::BTreeSet<&str> = graph
+        .units
+        .iter()
+        .filter(|u| matches!(u.mode.as_str(), "test" | "check" | "bench"))
+        .map(|u| u.pkg_id.as_str())
+        .collect();
+    let harnessless = packages
+        .values()
+        .filter(|p| tested.contains(p.id.as_str()))
+        .map(|p| {
+            let targets =
+                crate::manifest::harnessless_targets(Path::new(&p.manifest_path), &p.name)?;
+            Ok((p.id.clone(), targets))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
     Ok(CargoAnswer {
         graph,
         packages,
@@ -134,6 +175,7 @@ pub fn query(request: &CargoRequest) -> Result<CargoAnswer> {
         target_directory: PathBuf::from(metadata.target_directory),
         checksums,
         lints,
+        harnessless,
     })
 }
 
@@ -152,16 +194,23 @@ fn cargo_command(request: &CargoRequest, subcommand: &[&str]) -> Command {
 }
 
 fn run_unit_graph(request: &CargoRequest) -> Result<UnitGraph> {
+    let command = request.command.as_str();
     let mut cmd = cargo_command(
         request,
-        &["build", "--unit-graph", "-Z", "unstable-options"],
+        &[command, "--unit-graph", "-Z", "unstable-options"],
     );
     cmd.args(&request.args).env("RUSTC_BOOTSTRAP", "1");
-    let stdout = run(cmd, "cargo build --unit-graph")?;
+    let what = format!("cargo {command} --unit-graph");
+    let stdout = run(cmd, &what)?;
     serde_json::from_slice(&stdout).map_err(|e| Error::Cargo {
-        command: "cargo build --unit-graph".to_owned(),
+        command: what,
         output: format!("could not read its answer: {e}"),
     })
+}
+
+/// `cargo metadata` alone (package facts, e.g. for `clean -p`).
+pub fn metadata(request: &CargoRequest) -> Result<Metadata> {
+    run_metadata(request)
 }
 
 fn run_metadata(request: &CargoRequest) -> Result<Metadata> {

@@ -94,6 +94,7 @@ pub fn answer(root: &Path, crates: &[Crate]) -> CargoAnswer {
                 readme: None,
                 rust_version: None,
                 links: None,
+                default_run: None,
                 edition: "2024".into(),
                 features: BTreeMap::new(),
                 targets: vec![MetaTarget {
@@ -123,5 +124,6 @@ pub fn answer(root: &Path, crates: &[Crate]) -> CargoAnswer {
         target_directory: root.join("target"),
         checksums: BTreeMap::new(),
         lints: BTreeMap::new(),
+        harnessless: BTreeMap::new(),
     }
 }

@@ -110,6 +110,48 @@ impl RawProfile {
     }
 }
 
+impl UnitGraph {
+    /// The graph without units of `mode` (and edges to them), indices
+    /// renumbered. Returns how many were dropped.
+    pub fn without_mode(&self, mode: &str) -> (UnitGraph, usize) {
+        let mut new_index = vec![None; self.units.len()];
+        let mut units = Vec::with_capacity(self.units.len());
+        for (i, unit) in self.units.iter().enumerate() {
+            if unit.mode != mode {
+                new_index[i] = Some(units.len());
+                units.push(unit.clone());
+            }
+        }
+        let dropped = self.units.len() - units.len();
+        for unit in &mut units {
+            unit.dependencies = unit
+                .dependencies
+                .iter()
+                .filter_map(|d| {
+                    let index = (*new_index.get(d.index)?)?;
+                    Some(RawDep {
+                        index,
+                        extern_crate_name: d.extern_crate_name.clone(),
+                    })
+                })
+                .collect();
+        }
+        let roots = self
+            .roots
+            .iter()
+            .filter_map(|&r| *new_index.get(r)?)
+            .collect();
+        (
+            UnitGraph {
+                version: self.version,
+                units,
+                roots,
+            },
+            dropped,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +188,52 @@ mod tests {
         let p = profile(json!("line-tables-only"), json!({"resolved": "None"}));
         assert_eq!(p.debuginfo_level().as_deref(), Some("line-tables-only"));
         assert_eq!(p.strip_level(), None);
+    }
+
+    #[test]
+    fn dropping_a_mode_renumbers_edges_and_roots() {
+        let unit = |mode: &str, deps: &[usize]| RawUnit {
+            pkg_id: "p".into(),
+            target: RawTarget {
+                kind: vec!["lib".into()],
+                crate_types: vec!["lib".into()],
+                name: "p".into(),
+                src_path: "/p/src/lib.rs".into(),
+                edition: "2024".into(),
+                required_features: None,
+                doctest: true,
+                test: true,
+                harness: None,
+            },
+            profile: profile(
+                serde_json::json!(2),
+                serde_json::json!({"deferred": "None"}),
+            ),
+            platform: None,
+            mode: mode.into(),
+            features: Vec::new(),
+            dependencies: deps
+                .iter()
+                .map(|&index| RawDep {
+                    index,
+                    extern_crate_name: "p".into(),
+                })
+                .collect(),
+        };
+        let graph = UnitGraph {
+            version: 1,
+            units: vec![
+                unit("build", &[]),
+                unit("doctest", &[0]),
+                unit("test", &[0]),
+            ],
+            roots: vec![1, 2],
+        };
+        let (kept, dropped) = graph.without_mode("doctest");
+        assert_eq!(dropped, 1);
+        assert_eq!(kept.units.len(), 2);
+        assert_eq!(kept.roots, vec![1]);
+        assert_eq!(kept.units[1].mode, "test");
+        assert_eq!(kept.units[1].dependencies[0].index, 0);
     }
 }

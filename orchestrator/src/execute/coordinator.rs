@@ -15,7 +15,7 @@ use crate::buildscript::BuildOutput;
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, BuildSummary, JobTiming, Stage, UnitInfo, Verdict};
 use crate::fingerprint::is_immutable;
-use crate::graph::{Source, UnitId, UnitKind, UnitMap};
+use crate::graph::{Source, UnitId, UnitMap};
 use crate::invoke::InvocationContext;
 use crate::ledger::{
     DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, OutputStamp, links_hash,
@@ -345,9 +345,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             _ => {
                 self.state[id].action = Action::Compile;
                 let invocation = cx.rustc(id, &self.exec.scripts);
-                let stage = match unit.kind {
-                    UnitKind::Lib => Stage::FrontEnd,
-                    _ => Stage::CompileAndLink,
+                let stage = match unit.never_links() {
+                    true => Stage::FrontEnd,
+                    false => Stage::CompileAndLink,
                 };
                 let (command, env) = (invocation.display(), invocation.display_env());
                 (

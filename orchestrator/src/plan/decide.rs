@@ -125,7 +125,10 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
                     // never ran; otherwise dependents wait and see.
                     (UnitKind::RunBuildScript, _) if entries[id].is_some() => None,
                     (_, ChangeClass::Signature) => Some(Reach::Signature),
-                    _ if !input.relink || unit.kind != UnitKind::Lib => Some(Reach::Rebuilt),
+                    // Nothing links a checked crate: dependents check
+                    // against its interface, which did not change.
+                    _ if unit.mode.is_check() => None,
+                    _ if !input.relink || !unit.never_links() => Some(Reach::Rebuilt),
                     _ => None,
                 };
             }
@@ -165,7 +168,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
 
     let can_relink: UnitMap<bool> = UnitMap::from_fn(graph, |u| {
         input.relink
-            && u.kind.is_executable()
+            && u.is_executable()
             && !input.optimizing[u.id]
             && entries[u.id].is_some_and(|e| e.link.is_some())
     });
@@ -193,9 +196,9 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
     let units: UnitMap<UnitPlan> = graph
         .ids()
         .map(|id| {
-            let kind = graph.unit(id).kind;
+            let unit = graph.unit(id);
             let (action, reason) = decisions.action(graph, id, &own[id]);
-            let absorbs = if kind != UnitKind::Lib || action == Action::Compile {
+            let absorbs = if !unit.never_links() || action == Action::Compile {
                 Vec::new()
             } else {
                 graph
@@ -206,7 +209,7 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
             };
             UnitPlan {
                 action,
-                stages: stages(action, kind),
+                stages: stages(action, unit),
                 reason,
                 predicted_ms: 0,
                 predicted_start_ms: 0,
@@ -263,7 +266,7 @@ impl Decisions {
             let mut changed = false;
             for &id in graph.topological() {
                 let unit = graph.unit(id);
-                if self.todo[id].is_some() || unit.kind == UnitKind::Lib {
+                if self.todo[id].is_some() || unit.never_links() {
                     continue;
                 }
                 let closure = graph.link_closure(id);
@@ -300,7 +303,7 @@ impl Decisions {
                 .collect();
             for id in compiled {
                 for t in graph.link_closure(id) {
-                    if self.todo[t].is_some() || graph.unit(t).kind != UnitKind::Lib {
+                    if self.todo[t].is_some() || !graph.unit(t).never_links() {
                         continue;
                     }
                     if let Some(dep) = self.stale_metadata(graph, t) {
@@ -543,7 +546,10 @@ fn own_change(
         return Own::Unchanged;
     };
     let classifiable = graph.package(unit.pkg).source == Source::Member
-        && matches!(unit.kind, UnitKind::Lib | UnitKind::Bin | UnitKind::Example);
+        && matches!(
+            unit.kind,
+            UnitKind::Lib | UnitKind::Bin | UnitKind::Example | UnitKind::Test | UnitKind::Bench
+        );
     if is_run {
         return rebuild(Reason::ScriptInputChanged {
             path: changed.path.clone(),

@@ -327,13 +327,13 @@ impl BuildPlan {
 }
 
 /// Stage names of an action, for `--dry-run` and `planned` events.
-pub fn stages(action: Action, kind: crate::graph::UnitKind) -> Vec<&'static str> {
-    use crate::graph::UnitKind;
-    match (action, kind) {
-        (Action::Compile, UnitKind::Lib) => vec!["front-end", "codegen"],
-        (Action::Compile, _) => vec!["front-end", "codegen", "link"],
-        (Action::Relink, _) => vec!["relink"],
-        (Action::Run, _) => vec!["run"],
+pub fn stages(action: Action, unit: &crate::graph::Unit) -> Vec<&'static str> {
+    match action {
+        Action::Compile if unit.mode.is_check() => vec!["front-end"],
+        Action::Compile if unit.never_links() => vec!["front-end", "codegen"],
+        Action::Compile => vec!["front-end", "codegen", "link"],
+        Action::Relink => vec!["relink"],
+        Action::Run => vec!["run"],
         _ => Vec::new(),
     }
 }

@@ -235,6 +235,7 @@ impl Reporter for Human {
                 let verb = match action {
                     Action::Relink => "Relinking",
                     Action::Run => "Running",
+                    _ if unit.mode.is_check() => "Checking",
                     _ => "Compiling",
                 };
                 self.status(verb, Style::new().green(), &describe(unit));
@@ -293,6 +294,7 @@ impl Reporter for Human {
                 let verb = match action {
                     Action::Relink => "Relinked",
                     Action::Run => "Ran",
+                    _ if unit.mode.is_check() => "Checked",
                     _ => "Compiled",
                 };
                 let mut rest = format!("{} in {}", unit.label(), secs(*duration));
@@ -321,6 +323,98 @@ impl Reporter for Human {
                     let _ = bars.multi.clear();
                 }
                 self.summary(summary);
+            }
+            BuildEvent::Executable { what, path, .. } => {
+                let path = shown(path);
+                self.status(
+                    "Executable",
+                    Style::new().green(),
+                    &format!("{what} ({path})"),
+                );
+            }
+            BuildEvent::TestStarted { what, path, .. } => {
+                let path = shown(path);
+                self.status("Running", Style::new().green(), &format!("{what} ({path})"));
+            }
+            BuildEvent::TestFinished { outcome, rerun, .. } => {
+                if !outcome.success() {
+                    let error = self.style(Style::new().red().bold()).apply_to("error");
+                    self.line(&format!(
+                        "{error}: test failed ({}), to rerun pass `{rerun}`",
+                        outcome.describe()
+                    ));
+                }
+            }
+            BuildEvent::TestsFinished(summary) => {
+                let failed = summary.failed.len();
+                let mut rest = format!(
+                    "{} test executable{} in {}: {} passed, {failed} failed",
+                    summary.passed + failed + summary.skipped,
+                    if summary.passed + failed + summary.skipped == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    secs(summary.duration),
+                    summary.passed,
+                );
+                if summary.skipped > 0 {
+                    rest.push_str(&format!(
+                        ", {} not run (use --no-fail-fast to run them)",
+                        summary.skipped
+                    ));
+                }
+                let style = match failed {
+                    0 => Style::new().green(),
+                    _ => Style::new().red(),
+                };
+                self.status("Summary", style, &rest);
+                if failed > 1 {
+                    let error = self.style(Style::new().red().bold()).apply_to("error");
+                    let list: Vec<String> = summary
+                        .failed
+                        .iter()
+                        .map(|f| format!("    `{f}`"))
+                        .collect();
+                    self.line(&format!(
+                        "{error}: {failed} targets failed:\n{}",
+                        list.join("\n")
+                    ));
+                }
+            }
+            BuildEvent::Cleaned {
+                files,
+                bytes,
+                dry_run,
+            } => {
+                let verb = if *dry_run { "Summary" } else { "Removed" };
+                let size = match *bytes {
+                    b if b >= 1 << 30 => format!("{:.1}GiB", b as f64 / (1u64 << 30) as f64),
+                    b if b >= 1 << 20 => format!("{:.1}MiB", b as f64 / (1u64 << 20) as f64),
+                    b if b >= 1 << 10 => format!("{:.1}KiB", b as f64 / 1024.0),
+                    b => format!("{b}B"),
+                };
+                let files = match files {
+                    1 => "1 file".to_owned(),
+                    n => format!("{n} files"),
+                };
+                let note = if *dry_run {
+                    " (dry run: nothing removed)"
+                } else {
+                    ""
+                };
+                self.status(
+                    verb,
+                    Style::new().green(),
+                    &format!("{files}, {size} total{note}"),
+                );
+            }
+            BuildEvent::Running { program, args } => {
+                let command = std::iter::once(shown(program))
+                    .chain(args.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.status("Running", Style::new().green(), &format!("`{command}`"));
             }
         }
     }
@@ -388,9 +482,18 @@ fn describe(unit: &UnitInfo) -> String {
             "{} v{} ({})",
             unit.crate_name,
             unit.version,
-            unit.kind.as_str()
+            crate::graph::kind_label(unit.kind, unit.mode)
         ),
     }
+}
+
+/// A path as the user would type it: relative to the current directory
+/// when below it.
+fn shown(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn secs(d: Duration) -> String {

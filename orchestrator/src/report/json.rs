@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::Reporter;
 use crate::error::Error;
-use crate::events::{BuildEvent, UnitInfo};
+use crate::events::{BuildEvent, ExitOutcome, UnitInfo};
 
 pub struct Json<W: Write> {
     out: W,
@@ -37,6 +37,9 @@ fn unit_fields(reason: &str, unit: &UnitInfo) -> serde_json::Map<String, Value> 
     map.insert("package".into(), unit.package.clone().into());
     map.insert("version".into(), unit.version.clone().into());
     map.insert("kind".into(), unit.kind.as_str().into());
+    if unit.mode != crate::graph::Mode::Build {
+        map.insert("mode".into(), unit.mode.as_str().into());
+    }
     map
 }
 
@@ -159,6 +162,49 @@ impl<W: Write> Reporter for Json<W> {
                 "critical_path_ms": summary.schedule.as_ref().map(|s| s.critical_path_ms),
                 "job_time_ms": summary.schedule.as_ref().map(|s| s.job_time_ms),
                 "scheduler_efficiency": summary.schedule.as_ref().map(|s| (s.efficiency * 1000.0).round() / 1000.0),
+            }),
+            BuildEvent::Executable { unit, what, path } => with(
+                unit_fields("executable", unit),
+                json!({"what": what, "path": path}),
+            ),
+            BuildEvent::TestStarted { unit, what, path } => with(
+                unit_fields("test-started", unit),
+                json!({"what": what, "path": path}),
+            ),
+            BuildEvent::TestFinished {
+                unit,
+                what,
+                outcome,
+                duration,
+                rerun,
+            } => with(
+                unit_fields("test-finished", unit),
+                json!({
+                    "what": what,
+                    "success": outcome.success(),
+                    "exit_code": match outcome { ExitOutcome::Code(c) => Some(*c), ExitOutcome::Signal(_) => None },
+                    "signal": match outcome { ExitOutcome::Signal(s) => Some(*s), ExitOutcome::Code(_) => None },
+                    "duration_ms": ms(*duration),
+                    "rerun": rerun,
+                }),
+            ),
+            BuildEvent::TestsFinished(summary) => json!({
+                "reason": "tests-finished",
+                "success": summary.failed.is_empty(),
+                "passed": summary.passed,
+                "failed": summary.failed,
+                "skipped": summary.skipped,
+                "duration_ms": ms(summary.duration),
+            }),
+            BuildEvent::Running { program, args } => {
+                json!({"reason": "running", "program": program, "args": args})
+            }
+            BuildEvent::Cleaned {
+                files,
+                bytes,
+                dry_run,
+            } => json!({
+                "reason": "cleaned", "files": files, "bytes": bytes, "dry_run": dry_run,
             }),
         };
         self.emit(value);

@@ -1,0 +1,343 @@
+//! `check`, `test`, `run` and `clean`: the rest of the daily loop, compared
+//! with cargo's own commands on the same sources.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::*;
+
+/// `orchestrator <command> --manifest-path <ws> --message-format json <args>`.
+/// Test executables print to the same stdout (as under cargo): only the
+/// lines that are JSON objects are events.
+fn command(ws: &Ws, command: &str, args: &[&str]) -> Outcome {
+    let mut cmd = orchestrator();
+    cmd.arg(command)
+        .arg("--manifest-path")
+        .arg(ws.manifest())
+        .args(["--message-format", "json"])
+        .args(args)
+        .current_dir(&ws.root);
+    let mut out = raw(&mut cmd);
+    out.events = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON event ({e}): {l}")))
+        .collect();
+    out
+}
+
+/// The same, human output (what a user reads); no events.
+fn human(ws: &Ws, command: &str, args: &[&str]) -> Outcome {
+    let mut cmd = orchestrator();
+    cmd.arg(command).args(args).current_dir(&ws.root);
+    raw(&mut cmd)
+}
+
+fn raw(cmd: &mut Command) -> Outcome {
+    let out = cmd.output().expect("run orchestrator");
+    Outcome {
+        status: out.status,
+        events: Vec::new(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `cargo <args>` in the workspace with its own target directory beside it:
+/// (exit code, stdout, stderr).
+fn cargo(ws: &Ws, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(cargo_program());
+    scrub_env(&mut cmd);
+    let out = cmd
+        .args(args)
+        .arg("--target-dir")
+        .arg(ws.tmp.path().join("cargo-target"))
+        .current_dir(&ws.root)
+        .output()
+        .expect("run cargo");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `test result:` and `test name ... ok` lines of libtest output, in order.
+fn test_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("test ") || l.starts_with("running "))
+        .map(|l| match l.find("; finished in") {
+            Some(at) => l[..at].to_owned(),
+            None => l.to_owned(),
+        })
+        .collect()
+}
+
+fn labels_with_mode(out: &Outcome, action: &str) -> Vec<String> {
+    let mut all: Vec<String> = out
+        .of("crate-finished")
+        .into_iter()
+        .filter(|e| e["action"] == action)
+        .map(label)
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn check_rechecks_only_the_crate_whose_private_body_changed() {
+    let ws = Ws::new("chain");
+    let first = command(&ws, "check", &[]);
+    first.assert_success();
+    assert_eq!(
+        labels_with_mode(&first, "compiled"),
+        [
+            "level_a (lib check)",
+            "level_b (lib check)",
+            "level_c (lib check)",
+            "top (bin check)"
+        ]
+    );
+    // Nothing was linked or generated: only metadata.
+    let deps = ws.target_dir().join("debug/deps");
+    let rlibs = list_files(&deps)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rlib"))
+        .count();
+    assert_eq!(rlibs, 0, "check must not write rlibs");
+
+    // A private, non-generic body: no dependent can observe it.
+    ws.replace(
+        "level_a/src/lib.rs",
+        "fn secret_offset() -> i64 {\n    3\n}",
+        "fn secret_offset() -> i64 {\n    4\n}",
+    );
+    let body = command(&ws, "check", &[]);
+    body.assert_success();
+    assert_eq!(labels_with_mode(&body, "compiled"), ["level_a (lib check)"]);
+    assert_eq!(body.change_of("level_a (lib check)"), "codegen");
+
+    // The binary is re-checked for its own edit: it loads level_c, whose
+    // metadata was compiled against the old level_a. The crates between are
+    // re-checked first (metadata debt), or rustc would refuse them (E0460).
+    ws.replace("top/src/main.rs", "biggest int", "largest int");
+    let debt = command(&ws, "check", &[]);
+    debt.assert_success();
+    assert_eq!(
+        labels_with_mode(&debt, "compiled"),
+        [
+            "level_b (lib check)",
+            "level_c (lib check)",
+            "top (bin check)"
+        ]
+    );
+
+    // An error is cargo's error, with its exit code.
+    ws.replace(
+        "top/src/main.rs",
+        "largest int",
+        "{}\", undefined_name); (\"",
+    );
+    let broken = command(&ws, "check", &[]);
+    let (cargo_code, _, cargo_err) = cargo(&ws, &["check"]);
+    assert_eq!(broken.code(), cargo_code);
+    assert_eq!(broken.code(), Some(101));
+    assert!(cargo_err.contains("undefined_name"));
+    assert!(
+        broken.stdout.contains("undefined_name"),
+        "rustc's diagnostic reaches the JSON stream\n{}",
+        broken.describe()
+    );
+}
+
+#[test]
+fn check_does_not_guess_which_units_are_test_harnesses() {
+    let ws = Ws::new("chain");
+    let out = command(&ws, "check", &["--tests"]);
+    assert_eq!(out.code(), Some(101));
+    assert!(out.stdout.contains("--all-targets"), "{}", out.describe());
+}
+
+/// lib_bin with an integration test that runs a binary of the package and a
+/// unit test in the library.
+fn tested_workspace() -> Ws {
+    let ws = Ws::new("lib_bin");
+    ws.write(
+        "toolkit/tests/cli.rs",
+        "#[test]\nfn banner_of_the_binary() {\n    let out = std::process::Command::new(env!(\"CARGO_BIN_EXE_extra\"))\n        .output()\n        .expect(\"run extra\");\n    assert!(out.status.success());\n    assert!(!out.stdout.is_empty());\n}\n\n#[test]\nfn squares() {\n    assert_eq!(toolkit::sum_squares(3), 14);\n}\n",
+    );
+    let lib = ws.read("toolkit/src/lib.rs");
+    ws.write(
+        "toolkit/src/lib.rs",
+        &format!(
+            "{lib}\nfn private_helper() -> u32 {{\n    7\n}}\n\npub fn seven() -> u32 {{\n    private_helper()\n}}\n\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn seven_is_seven() {{\n        assert_eq!(super::seven(), 7);\n    }}\n}}\n"
+        ),
+    );
+    ws
+}
+
+#[test]
+fn test_runs_what_cargo_test_runs_and_relinks_after_a_private_edit() {
+    let ws = tested_workspace();
+    let ours = command(&ws, "test", &[]);
+    ours.assert_success();
+    let (code, cargo_out, _) = cargo(&ws, &["test", "--lib", "--bins", "--tests"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(test_lines(&ours.stdout), test_lines(&cargo_out));
+    let finished = ours.one("tests-finished");
+    assert_eq!(finished["success"], true);
+    assert_eq!(finished["failed"].as_array().map(Vec::len), Some(0));
+    // One `test-finished` per executable: the library's, three binaries',
+    // the integration test's.
+    assert_eq!(ours.of("test-finished").len(), 5);
+
+    // A private body of the library: the library and its own unit tests
+    // compile; every other test executable is relinked, none recompiled.
+    ws.replace(
+        "toolkit/src/lib.rs",
+        "fn private_helper() -> u32 {\n    7\n}",
+        "fn private_helper() -> u32 {\n    8\n}",
+    );
+    let edited = command(&ws, "test", &[]);
+    assert_eq!(edited.code(), Some(101), "{}", edited.describe());
+    assert_eq!(
+        labels_with_mode(&edited, "compiled"),
+        ["toolkit (lib test)", "toolkit (lib)"]
+    );
+    let relinked = labels_with_mode(&edited, "relinked");
+    assert!(
+        relinked.contains(&"cli (test test)".to_owned()),
+        "the integration test is relinked: {relinked:?}"
+    );
+    // The failure is cargo's: same results, same exit code, a rerun hint.
+    let (cargo_code, cargo_out, _) = cargo(&ws, &["test", "--lib", "--bins", "--tests"]);
+    assert_eq!(edited.code(), cargo_code);
+    assert_eq!(test_lines(&edited.stdout), test_lines(&cargo_out));
+    let finished = edited.one("tests-finished");
+    assert_eq!(finished["failed"], serde_json::json!(["--lib"]));
+
+    // Human output: the rerun hint and the summary; with --no-fail-fast the
+    // executables after the failed one still run.
+    let text = human(&ws, "test", &["--no-fail-fast"]);
+    assert_eq!(text.code(), Some(101));
+    assert!(
+        text.stderr.contains("to rerun pass `--lib`"),
+        "{}",
+        text.describe()
+    );
+    assert!(text.stderr.contains("Summary"), "{}", text.describe());
+    assert!(
+        text.stdout.contains("test squares ... ok"),
+        "{}",
+        text.describe()
+    );
+    // A filter reaches every executable: the failing test is left out.
+    let filtered = human(&ws, "test", &["squares"]);
+    assert_eq!(filtered.code(), Some(0), "{}", filtered.describe());
+    assert!(
+        !filtered.stdout.contains("seven_is_seven"),
+        "{}",
+        filtered.describe()
+    );
+}
+
+#[test]
+fn test_no_run_lists_executables_and_a_second_run_is_fresh() {
+    let ws = tested_workspace();
+    let first = command(&ws, "test", &["--no-run"]);
+    first.assert_success();
+    let exes = first.of("executable");
+    assert_eq!(exes.len(), 5, "{}", first.describe());
+    for exe in &exes {
+        let path = exe["path"].as_str().expect("path");
+        assert!(Path::new(path).is_file(), "{path} exists");
+    }
+    assert!(first.of("test-started").is_empty(), "--no-run runs nothing");
+    let again = command(&ws, "test", &["--no-run"]);
+    again.assert_success();
+    assert!(again.compiled().is_empty(), "{}", again.describe());
+    // `build` after `test` shares the dependencies' artifacts (the `test`
+    // profile is `dev` by another name): only what `test` did not build.
+    let build = build(&ws);
+    build.assert_success();
+    assert!(
+        !build.compiled().contains("toolkit") || build.units("compiled").len() <= 3,
+        "{}",
+        build.describe()
+    );
+}
+
+#[test]
+fn run_picks_the_binary_as_cargo_run_does() {
+    let ws = Ws::new("lib_bin");
+    // Several binaries and no `default-run`: cargo's question.
+    let ambiguous = human(&ws, "run", &[]);
+    assert_eq!(ambiguous.code(), Some(101));
+    assert!(
+        ambiguous
+            .stderr
+            .contains("available binaries: custom, extra, toolkit"),
+        "{}",
+        ambiguous.describe()
+    );
+    // The program's output, arguments and exit status are the command's.
+    let ours = human(&ws, "run", &["-q", "--bin", "extra", "--", "a", "b"]);
+    let (code, cargo_out, _) = cargo(&ws, &["run", "-q", "--bin", "extra", "--", "a", "b"]);
+    assert_eq!(ours.code(), code);
+    assert_eq!(ours.stdout, cargo_out);
+    // `default-run` decides among several.
+    ws.replace(
+        "toolkit/Cargo.toml",
+        "[package]\n",
+        "[package]\ndefault-run = \"custom\"\n",
+    );
+    let default = human(&ws, "run", &["-q"]);
+    let (code, cargo_out, _) = cargo(&ws, &["run", "-q"]);
+    assert_eq!(default.code(), code, "{}", default.describe());
+    assert_eq!(default.stdout, cargo_out);
+}
+
+#[test]
+fn clean_removes_one_package_or_everything() {
+    let ws = built("chain");
+    let out = human(&ws, "clean", &["-p", "level_b"]);
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert!(out.stderr.contains("Removed"), "{}", out.describe());
+    let rebuilt = build(&ws);
+    rebuilt.assert_success();
+    assert!(
+        rebuilt.compiled().contains("level_b"),
+        "{}",
+        rebuilt.describe()
+    );
+    assert!(
+        !rebuilt.compiled().contains("level_a"),
+        "{}",
+        rebuilt.describe()
+    );
+
+    let unknown = human(&ws, "clean", &["-p", "level_bb"]);
+    assert_eq!(unknown.code(), Some(101));
+    assert!(
+        unknown.stderr.contains("did you mean `level_b`"),
+        "{}",
+        unknown.describe()
+    );
+
+    let all = human(&ws, "clean", &[]);
+    assert_eq!(all.code(), Some(0), "{}", all.describe());
+    assert!(!ws.bin_dir().exists(), "the profile directory is gone");
+    build(&ws).assert_success();
+    assert_dev_matches_cargo(&ws);
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = raw(orchestrator().args(["completions", shell]));
+        assert_eq!(out.code(), Some(0));
+        assert!(out.stdout.contains("orchestrator"), "{shell}");
+    }
+}
