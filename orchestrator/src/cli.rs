@@ -61,7 +61,7 @@ struct TestArgs {
     /// Run every test executable, even after one failed
     #[arg(long)]
     no_fail_fast: bool,
-    /// Only the library's documentation tests
+    /// Only the libraries' documentation tests
     #[arg(long)]
     doc: bool,
     /// Arguments for the test executables (after `--`)
@@ -175,6 +175,9 @@ struct WorkspaceArgs {
     /// Every target: `--lib --bins --tests --benches --examples`
     #[arg(long)]
     all_targets: bool,
+    /// Documentation tests only (`test --doc`; set by that command)
+    #[arg(skip)]
+    doc: bool,
     /// Space- or comma-separated features to activate
     #[arg(short = 'F', long, value_name = "FEATURES")]
     features: Vec<String>,
@@ -262,6 +265,7 @@ impl WorkspaceArgs {
             (self.tests, "--tests"),
             (self.benches, "--benches"),
             (self.all_targets, "--all-targets"),
+            (self.doc, "--doc"),
             (self.all_features, "--all-features"),
             (self.no_default_features, "--no-default-features"),
             (self.locked, "--locked"),
@@ -336,21 +340,28 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Build(args) => build(args, CargoCommand::Build, Then::Nothing),
         Command::Check(args) => build(args, CargoCommand::Check, Then::Nothing),
-        Command::Test(args) => {
+        Command::Test(mut args) => {
             let mut test_args: Vec<String> = args.filter.into_iter().collect();
             test_args.extend(args.args);
             let run = TestRun {
                 no_run: args.no_run,
                 no_fail_fast: args.no_fail_fast,
                 args: test_args,
+                color: match args.build.color {
+                    Color::Auto => "auto",
+                    Color::Always => "always",
+                    Color::Never => "never",
+                }
+                .to_owned(),
+                quiet: args.build.quiet,
+                error_format: match args.build.message_format {
+                    MessageFormat::Json => "json",
+                    MessageFormat::Human => "human",
+                }
+                .to_owned(),
             };
-            match args.doc {
-                true => usage_error(
-                    "orchestrator does not run documentation tests yet",
-                    "run them with `cargo test --doc`",
-                ),
-                false => build(args.build, CargoCommand::Test, Then::Test(run)),
-            }
+            args.build.workspace.doc = args.doc;
+            build(args.build, CargoCommand::Test, Then::Test(run))
         }
         // cargo's plan for `run` is `build`'s with one binary selected
         // (`cargo run --unit-graph` cannot be used: it fails after printing).
@@ -371,17 +382,6 @@ enum Then {
     Nothing,
     Test(TestRun),
     Run(Vec<String>),
-}
-
-fn usage_error(message: &str, help: &str) -> i32 {
-    let tty = std::io::stderr().is_terminal();
-    let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
-    let error = Error::Usage {
-        message: message.to_owned(),
-        help: help.to_owned(),
-    };
-    reporter.error(&error);
-    error.exit_code()
 }
 
 fn clean(args: CleanArgs) -> i32 {

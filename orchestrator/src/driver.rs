@@ -92,6 +92,8 @@ impl BuildOptions {
 /// Everything known once the plan is made: what `build` executes and
 /// `graph` prints.
 pub struct Session {
+    /// Whose plan: `build`, `check` or `test`.
+    pub command: CargoCommand,
     pub started: Instant,
     pub toolchain: Toolchain,
     pub graph: CrateGraph,
@@ -137,6 +139,7 @@ impl Session {
             jobs: self.jobs,
             cfgs: &self.cfgs,
             extra_verbose,
+            artifact_dir: self.command.has_artifact_dir(),
         }
     }
 }
@@ -339,6 +342,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         jobs,
         cfgs: &cfgs,
         extra_verbose: opts.extra_verbose,
+        artifact_dir: opts.command.has_artifact_dir(),
     };
     let compiler_env: UnitMap<BTreeMap<String, String>> =
         UnitMap::from_fn(&graph, |u| match u.kind {
@@ -380,6 +384,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         jobs,
     });
     Ok(Session {
+        command: opts.command,
         started,
         toolchain,
         graph,

@@ -164,7 +164,10 @@ pub enum BuildEvent {
     TestStarted {
         unit: UnitInfo,
         what: String,
-        path: std::path::PathBuf,
+        /// `None`: the library's doc tests (rustdoc compiles and runs them).
+        path: Option<std::path::PathBuf>,
+        /// The command line, with the environment orchestrator sets.
+        command: String,
     },
     TestFinished {
         unit: UnitInfo,

@@ -446,6 +446,23 @@ impl Unit {
     }
 }
 
+/// A library's documentation tests (cargo's `doctest` unit): nothing is
+/// compiled for it in the build; `rustdoc --test` compiles and runs them
+/// afterwards against its dependencies' artifacts (the library itself and
+/// the dev-dependencies).
+#[derive(Debug, Clone)]
+pub struct Doctest {
+    pub pkg: PkgId,
+    /// `Lib` or `ProcMacro`.
+    pub kind: UnitKind,
+    pub target: Target,
+    pub crate_name: String,
+    pub profile: RawProfile,
+    pub platform: Option<String>,
+    pub features: Vec<String>,
+    pub deps: Vec<UnitDep>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitDep {
     pub extern_name: String,
@@ -459,15 +476,15 @@ pub struct CrateGraph {
     order: Vec<UnitId>,
     dependents: Vec<Vec<UnitId>>,
     pub workspace_root: PathBuf,
-    /// Doc-test units of cargo's plan, left out (rustdoc runs them).
-    pub doctests: usize,
+    /// cargo's doc-test units: not compiled, run by rustdoc after the build.
+    pub doctests: Vec<Doctest>,
 }
 
 impl CrateGraph {
     /// Build the graph from cargo's answer.
     pub fn build(answer: &CargoAnswer) -> Result<CrateGraph> {
         // Doc tests are run by rustdoc, which orchestrator does not drive yet.
-        let (raw_graph, doctests) = answer.graph.without_mode("doctest");
+        let (raw_graph, raw_doctests) = answer.graph.without_mode("doctest");
         let roots: BTreeSet<usize> = raw_graph.roots.iter().copied().collect();
         let root_pkgs: BTreeSet<&str> = roots
             .iter()
@@ -499,6 +516,32 @@ impl CrateGraph {
             )?);
         }
         resolve_check_tests(&mut units);
+        let doctests = raw_doctests
+            .iter()
+            .map(|raw| {
+                let pkg = *pkg_index
+                    .get(raw.pkg_id.as_str())
+                    .ok_or_else(|| Error::Cargo {
+                        command: "cargo test --unit-graph".to_owned(),
+                        output: format!("doc-test unit of unknown package `{}`", raw.pkg_id),
+                    })?;
+                let as_build = RawUnit {
+                    mode: "build".to_owned(),
+                    ..raw.clone()
+                };
+                let unit = unit(UnitId(usize::MAX), pkg, &as_build, false, &packages[pkg.0])?;
+                Ok(Doctest {
+                    pkg,
+                    kind: unit.kind,
+                    target: unit.target,
+                    crate_name: unit.crate_name,
+                    profile: unit.profile,
+                    platform: unit.platform,
+                    features: unit.features,
+                    deps: unit.deps,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let order = topological_order(&units)?;
         let mut dependents = vec![Vec::new(); units.len()];
         for unit in &units {

@@ -16,7 +16,7 @@ use cargo_platform::Cfg;
 use crate::buildscript::{BuildOutput, LinkArgTarget, envify};
 use crate::cargo::config::EnvEntry;
 use crate::fingerprint::{UnitSettings, UnitSpec};
-use crate::graph::{CrateGraph, Source, Unit, UnitId, UnitKind, UnitMap};
+use crate::graph::{CrateGraph, Doctest, PkgId, Source, Unit, UnitDep, UnitId, UnitKind, UnitMap};
 use crate::profile::{Layout, Profile};
 use crate::rustc::{Invocation, Outputs, Toolchain};
 
@@ -43,6 +43,24 @@ pub struct InvocationContext<'a> {
     pub cfgs: &'a HashMap<Option<String>, Vec<Cfg>>,
     /// `-vv`: dependencies' warnings are shown (`--cap-lints warn`), as cargo does.
     pub extra_verbose: bool,
+    /// The command copies final artifacts to the profile directory (all but
+    /// `check`, which has no such directory in cargo): build scripts find
+    /// libraries there.
+    pub artifact_dir: bool,
+}
+
+/// How `test` runs doc tests: what cargo decides from its command line.
+pub struct DoctestOptions<'a> {
+    /// `--color`: `auto`, `always`, `never`.
+    pub color: &'a str,
+    /// Each passed as `--test-args`.
+    pub test_args: &'a [String],
+    /// `-q`: `--test-args --quiet`.
+    pub quiet: bool,
+    /// `RUSTDOCFLAGS` / `CARGO_ENCODED_RUSTDOCFLAGS`.
+    pub rustdocflags: &'a [String],
+    /// `human`, `short` or `json`, after `--message-format`.
+    pub error_format: &'a str,
 }
 
 /// What finished build-script runs printed, by run unit.
@@ -66,14 +84,18 @@ impl InvocationContext<'_> {
     /// other source absolute, from the package's root (cargo's `path_args`).
     pub fn source_arg(&self, id: UnitId) -> (PathBuf, PathBuf) {
         let unit = self.unit(id);
-        let package = self.graph.package(unit.pkg);
+        self.source_of(unit.pkg, &unit.target.src_path)
+    }
+
+    fn source_of(&self, pkg: PkgId, src_path: &Path) -> (PathBuf, PathBuf) {
+        let package = self.graph.package(pkg);
         let root = &self.graph.workspace_root;
         if package.source.is_local()
-            && let Ok(rel) = unit.target.src_path.strip_prefix(root)
+            && let Ok(rel) = src_path.strip_prefix(root)
         {
             return (rel.to_path_buf(), root.clone());
         }
-        (unit.target.src_path.clone(), package.root.clone())
+        (src_path.to_path_buf(), package.root.clone())
     }
 
     /// The wrapper chain and compiler (`RUSTC_WRAPPER`, then
@@ -236,7 +258,7 @@ impl InvocationContext<'_> {
                 .into_iter()
                 .flatten()
             {
-                let path = native_dir(path);
+                let path = crate::buildscript::search_dir(path).to_path_buf();
                 if path.starts_with(&self.layout.target_dir) && !dirs.contains(&path) {
                     dirs.push(path);
                 }
@@ -263,6 +285,179 @@ impl InvocationContext<'_> {
             env,
             env_remove: Vec::new(),
             cwd: self.graph.package_of(id).root.clone(),
+        }
+    }
+
+    /// `rustdoc --test` for a library's documentation tests, as cargo's
+    /// `run_doc_tests` builds it (argument order included): against the
+    /// artifacts of its dependencies, with the features, cfgs and
+    /// build-script results of the library, run from the workspace root.
+    pub fn rustdoc_test(
+        &self,
+        doctest: &Doctest,
+        options: &DoctestOptions<'_>,
+        scripts: &dyn ScriptResults,
+    ) -> Invocation {
+        let package = self.graph.package(doctest.pkg);
+        let platform = doctest.platform.as_deref();
+        let own_script = doctest
+            .deps
+            .iter()
+            .map(|d| d.unit)
+            .find(|&d| self.unit(d).kind == UnitKind::RunBuildScript);
+        let all_native: std::collections::BTreeSet<PathBuf> = self
+            .graph
+            .units()
+            .iter()
+            .filter(|u| u.kind == UnitKind::RunBuildScript)
+            .filter_map(|u| scripts.output(u.id))
+            .flat_map(|o| o.library_paths.iter())
+            .map(|p| crate::buildscript::search_dir(p).to_path_buf())
+            .collect();
+        let mut env: Vec<(String, OsString)> = vec![(
+            "CARGO_CRATE_NAME".to_owned(),
+            doctest.crate_name.clone().into(),
+        )];
+        let host_root = self.layout.root(None);
+        let mut dirs: Vec<PathBuf> = all_native
+            .iter()
+            .filter(|d| d.starts_with(&host_root))
+            .cloned()
+            .collect();
+        dirs.push(self.layout.deps(None));
+        env.push(self.library_path(dirs));
+        if let Some(output) = own_script.and_then(|run| scripts.output(run)) {
+            for (name, value) in &output.env {
+                env.push((name.clone(), value.into()));
+            }
+        }
+        // `package_env` wants a unit of the package: any of the doc test's
+        // own package will do, else the values are the package's anyway.
+        self.doctest_package_env(doctest, &mut env);
+
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |a: &str| args.push(OsString::from(a));
+        push(&format!("--edition={}", doctest.target.edition));
+        for t in &doctest.target.crate_types {
+            push("--crate-type");
+            push(t.as_str());
+        }
+        push("--color");
+        push(options.color);
+        push("--crate-name");
+        push(&doctest.crate_name);
+        push("--test");
+        let (src, cwd) = self.source_of(doctest.pkg, &doctest.target.src_path);
+        args.push(src.into_os_string());
+        args.push("--test-run-directory".into());
+        args.push(package.root.clone().into_os_string());
+        if let Some(triple) = platform {
+            args.push("--target".into());
+            args.push(triple.into());
+        }
+        let settings = self
+            .graph
+            .ids()
+            .find(|&id| self.unit(id).pkg == doctest.pkg && self.unit(id).kind == doctest.kind)
+            .map(|id| &self.settings[id]);
+        if let Some(linker) = settings.and_then(|s| s.linker.as_ref()) {
+            let mut flag = OsString::from("linker=");
+            flag.push(linker);
+            args.push("-C".into());
+            args.push(flag);
+        }
+        let mut push = |a: &str| args.push(OsString::from(a));
+        if doctest.profile.panic != "unwind" {
+            push("-C");
+            push(&format!("panic={}", doctest.profile.panic));
+        }
+        for dir in &all_native {
+            args.push("-L".into());
+            args.push(dir.clone().into_os_string());
+        }
+        let mut push = |a: &str| args.push(OsString::from(a));
+        for arg in options.test_args {
+            push("--test-args");
+            push(arg);
+        }
+        if options.quiet {
+            push("--test-args");
+            push("--quiet");
+        }
+        for flag in &package.lint_flags {
+            push(flag);
+        }
+        args.extend(self.externs(&doctest.deps, false, doctest.kind == UnitKind::ProcMacro));
+        let mut dep_dir = OsString::from("dependency=");
+        dep_dir.push(self.layout.deps(platform));
+        args.push("-L".into());
+        args.push(dep_dir);
+        if platform.is_some() {
+            let mut host = OsString::from("dependency=");
+            host.push(self.layout.deps(None));
+            args.push("-L".into());
+            args.push(host);
+        }
+        let lto = crate::profile::root_lto(
+            &doctest.profile.lto,
+            &doctest.target.crate_types,
+            doctest.kind == UnitKind::ProcMacro,
+        );
+        let mut push = |a: &str| args.push(OsString::from(a));
+        for a in lto.args() {
+            push(&a);
+        }
+        for feature in &doctest.features {
+            push("--cfg");
+            push(&format!("feature=\"{feature}\""));
+        }
+        push("--check-cfg");
+        push("cfg(docsrs,test)");
+        push("--check-cfg");
+        let values: Vec<String> = package
+            .declared_features
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect();
+        push(&format!("cfg(feature, values({}))", values.join(", ")));
+        if let Some(output) = own_script.and_then(|run| scripts.output(run)) {
+            for cfg in &output.cfgs {
+                push("--cfg");
+                push(cfg);
+            }
+            for check in &output.check_cfgs {
+                push("--check-cfg");
+                push(check);
+            }
+            for (target, arg) in &output.linker_args {
+                if *target == LinkArgTarget::All {
+                    push("-C");
+                    push(&format!("link-arg={arg}"));
+                }
+            }
+        }
+        for flag in options.rustdocflags {
+            push(flag);
+        }
+        push("--error-format");
+        push(options.error_format);
+        Invocation {
+            program: self.toolchain.rustdoc.clone(),
+            args,
+            env,
+            env_remove: Vec::new(),
+            cwd,
+        }
+    }
+
+    /// `CARGO`, `CARGO_MANIFEST_*`, `CARGO_PKG_*`, `[env]` for a doc test's package.
+    fn doctest_package_env(&self, doctest: &Doctest, env: &mut Vec<(String, OsString)>) {
+        let any_unit = self
+            .graph
+            .ids()
+            .find(|&id| self.unit(id).pkg == doctest.pkg);
+        if let Some(id) = any_unit {
+            self.package_env(id, env);
         }
     }
 
@@ -437,14 +632,25 @@ impl InvocationContext<'_> {
     /// unit only needs metadata (pipelining), the linkable artifact otherwise.
     fn extern_args(&self, id: UnitId) -> Vec<OsString> {
         let unit = self.unit(id);
+        self.externs(
+            &unit.deps,
+            unit.emits_metadata(),
+            unit.kind == UnitKind::ProcMacro,
+        )
+    }
+
+    /// `--extern name=path` per linkable dependency: its `.rmeta` when only
+    /// metadata is needed, else its linkable artifact; `--extern proc_macro`
+    /// for a proc-macro crate.
+    fn externs(&self, deps: &[UnitDep], metadata_only: bool, proc_macro: bool) -> Vec<OsString> {
         let mut args = Vec::new();
-        for dep in &unit.deps {
+        for dep in deps {
             let dep_unit = self.unit(dep.unit);
             if !dep_unit.is_linkable() {
                 continue;
             }
             let outputs = &self.outputs[dep.unit];
-            let path = match (&outputs.rmeta, unit.emits_metadata()) {
+            let path = match (&outputs.rmeta, metadata_only) {
                 (Some(rmeta), true) => Some(rmeta.clone()),
                 _ => outputs.linkable.clone(),
             };
@@ -454,7 +660,7 @@ impl InvocationContext<'_> {
             args.push("--extern".into());
             args.push(flag);
         }
-        if unit.kind == UnitKind::ProcMacro {
+        if proc_macro {
             args.push("--extern".into());
             args.push("proc_macro".into());
         }
@@ -501,16 +707,20 @@ impl InvocationContext<'_> {
             for (target, arg) in &output.linker_args {
                 let applies = match target {
                     LinkArgTarget::All => true,
-                    LinkArgTarget::Cdylib => unit
-                        .target
-                        .crate_types
-                        .contains(&crate::graph::CrateType::Cdylib),
+                    LinkArgTarget::Cdylib => {
+                        !unit.mode.is_test()
+                            && unit
+                                .target
+                                .crate_types
+                                .contains(&crate::graph::CrateType::Cdylib)
+                    }
                     LinkArgTarget::Bins => unit.kind == UnitKind::Bin,
                     LinkArgTarget::Examples => unit.kind == UnitKind::Example,
                     LinkArgTarget::Bin(name) => {
                         unit.kind == UnitKind::Bin && unit.target.name == *name
                     }
-                    LinkArgTarget::Tests | LinkArgTarget::Benches => false,
+                    LinkArgTarget::Tests => unit.kind == UnitKind::Test,
+                    LinkArgTarget::Benches => unit.kind == UnitKind::Bench,
                 };
                 if applies && (own || *target == LinkArgTarget::Cdylib) {
                     args.push("-C".into());
@@ -553,7 +763,10 @@ impl InvocationContext<'_> {
             })
             .unwrap_or_else(|| dirs.root.join("build-script-build"));
         let host_root = self.layout.root(None);
-        let mut library_dirs = vec![host_root.clone(), self.layout.deps(None)];
+        let mut library_dirs = match self.artifact_dir {
+            true => vec![host_root.clone(), self.layout.deps(None)],
+            false => vec![self.layout.deps(None)],
+        };
         if let Some(sysroot) = &self.toolchain.sysroot {
             library_dirs.push(
                 sysroot
@@ -721,17 +934,6 @@ pub fn cfg_env(cfgs: &[Cfg], features: &[String], debug_assertions: bool) -> Vec
     map.into_iter()
         .map(|(k, v)| (format!("CARGO_CFG_{}", envify(&k)), v.join(",")))
         .collect()
-}
-
-/// A `rustc-link-search` entry without its kind (`native=`, `all=`...).
-fn native_dir(path: &Path) -> PathBuf {
-    let text = path.to_string_lossy();
-    for kind in ["native=", "all=", "dependency=", "crate=", "framework="] {
-        if let Some(rest) = text.strip_prefix(kind) {
-            return PathBuf::from(rest);
-        }
-    }
-    path.to_path_buf()
 }
 
 /// The variable the dynamic loader searches.

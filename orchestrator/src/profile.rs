@@ -216,21 +216,24 @@ fn lto_when_needs_object(types: &[CrateType]) -> Lto {
 pub fn lto_roles(graph: &CrateGraph) -> UnitMap<Lto> {
     let mut roles: UnitMap<Option<Lto>> = UnitMap::filled(graph, None);
     for unit in graph.units().iter().filter(|u| u.is_root) {
-        let root = match profile_lto(&unit.profile.lto) {
-            ProfileLto::Bool(false) => Lto::OnlyObject,
-            ProfileLto::Off => Lto::Off,
-            _ if unit.for_host() => Lto::OnlyObject,
-            _ if needs_object(&unit.target.crate_types) => {
-                lto_when_needs_object(&unit.target.crate_types)
-            }
-            _ => Lto::OnlyBitcode,
-        };
+        let root = root_lto(&unit.profile.lto, &unit.target.crate_types, unit.for_host());
         calculate(graph, &mut roles, unit.id, root);
     }
     graph
         .ids()
         .map(|id| roles[id].unwrap_or(Lto::OnlyObject))
         .collect()
+}
+
+/// The LTO role of a root of cargo's plan (a doc test is one too).
+pub fn root_lto(profile_lto_setting: &str, crate_types: &[CrateType], for_host: bool) -> Lto {
+    match profile_lto(profile_lto_setting) {
+        ProfileLto::Bool(false) => Lto::OnlyObject,
+        ProfileLto::Off => Lto::Off,
+        _ if for_host => Lto::OnlyObject,
+        _ if needs_object(crate_types) => lto_when_needs_object(crate_types),
+        _ => Lto::OnlyBitcode,
+    }
 }
 
 fn calculate(graph: &CrateGraph, roles: &mut UnitMap<Option<Lto>>, id: UnitId, parent: Lto) {

@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use crate::driver::{self, BuildOptions, Session};
 use crate::error::{Error, Result};
-use crate::events::{BuildEvent, ExitOutcome, TestSummary};
-use crate::graph::{Mode, UnitId, UnitKind};
+use crate::events::{BuildEvent, ExitOutcome, TestSummary, UnitInfo};
+use crate::graph::{Doctest, Mode, UnitId, UnitKind};
+use crate::invoke::DoctestOptions;
 use crate::report::Reporter;
 
 /// What `orchestrator test` was asked besides the build.
@@ -27,6 +28,12 @@ pub struct TestRun {
     pub no_fail_fast: bool,
     /// Passed to every test executable: the filter, then what follows `--`.
     pub args: Vec<String>,
+    /// `--color` for rustdoc: `auto`, `always`, `never`.
+    pub color: String,
+    /// `-q`: libtest's `--quiet` for doc tests, as cargo passes it.
+    pub quiet: bool,
+    /// rustdoc's `--error-format`: `human`, or `json` under `--message-format json`.
+    pub error_format: String,
 }
 
 /// One test executable of the plan.
@@ -46,17 +53,7 @@ type TestOrder = ((String, String, String), u8, String);
 /// The test executables cargo's plan asked for, in cargo's order.
 fn test_executables(session: &Session) -> Vec<TestExe> {
     let graph = &session.graph;
-    let several_packages = {
-        let mut pkgs: Vec<_> = graph
-            .units()
-            .iter()
-            .filter(|u| u.is_root && u.mode == Mode::Test)
-            .map(|u| u.pkg)
-            .collect();
-        pkgs.sort();
-        pkgs.dedup();
-        pkgs.len() > 1
-    };
+    let several_packages = several_packages(session);
     // cargo orders by package id: name, version, source.
     let mut exes: Vec<(TestOrder, TestExe)> = graph
         .units()
@@ -149,23 +146,15 @@ pub fn test(session: &Session, run: &TestRun, reporter: &mut dyn Reporter) -> Re
             summary.skipped = exes.len() - i;
             break;
         }
+        let invocation = cx.target_process(exe.unit, &exe.path, &run.args, &session.scripts);
         reporter.event(&BuildEvent::TestStarted {
             unit: info(exe.unit),
             what: exe.what.clone(),
-            path: exe.path.clone(),
+            path: Some(exe.path.clone()),
+            command: invocation.display_with_env(),
         });
         let one = Instant::now();
-        let invocation = cx.target_process(exe.unit, &exe.path, &run.args, &session.scripts);
-        let mut cmd = invocation.command();
-        let status = crate::interrupt::spawn(&mut cmd).and_then(|mut child| {
-            let status = child.wait();
-            crate::interrupt::forget(child.id());
-            status
-        });
-        let outcome = match status {
-            Ok(status) => ExitOutcome::of(status),
-            Err(e) => return Err(Error::io("run test executable", &exe.path, e)),
-        };
+        let outcome = wait(invocation, "run test executable")?;
         reporter.event(&BuildEvent::TestFinished {
             unit: info(exe.unit),
             what: exe.what.clone(),
@@ -183,6 +172,52 @@ pub fn test(session: &Session, run: &TestRun, reporter: &mut dyn Reporter) -> Re
             break;
         }
     }
+    // Doc tests come last, as in cargo, unless an executable failed first.
+    let stop = !run.no_fail_fast && !summary.failed.is_empty();
+    let rustdocflags = rustdocflags(&session.env);
+    let options = DoctestOptions {
+        color: &run.color,
+        test_args: &run.args,
+        quiet: run.quiet,
+        rustdocflags: &rustdocflags,
+        error_format: &run.error_format,
+    };
+    for (i, doctest) in session.graph.doctests.iter().enumerate() {
+        if stop || crate::interrupt::received().is_some() {
+            summary.skipped += session.graph.doctests.len() - i;
+            break;
+        }
+        let unit = doctest_info(session, doctest);
+        let invocation = cx.rustdoc_test(doctest, &options, &session.scripts);
+        reporter.event(&BuildEvent::TestStarted {
+            unit: unit.clone(),
+            what: format!("Doc-tests {}", doctest.crate_name),
+            path: None,
+            command: invocation.display_with_env(),
+        });
+        let one = Instant::now();
+        let outcome = wait(invocation, "run rustdoc")?;
+        let rerun = match several_packages(session) {
+            true => format!("-p {} --doc", session.graph.package(doctest.pkg).name),
+            false => "--doc".to_owned(),
+        };
+        reporter.event(&BuildEvent::TestFinished {
+            unit,
+            what: format!("Doc-tests {}", doctest.crate_name),
+            outcome,
+            duration: one.elapsed(),
+            rerun: rerun.clone(),
+        });
+        match outcome.success() {
+            true => summary.passed += 1,
+            false if run.no_fail_fast => summary.failed.push(rerun),
+            false => {
+                summary.failed.push(rerun);
+                summary.skipped += session.graph.doctests.len() - i - 1;
+                break;
+            }
+        }
+    }
     summary.duration = started.elapsed();
     reporter.event(&BuildEvent::TestsFinished(summary.clone()));
     if !summary.failed.is_empty() {
@@ -191,6 +226,68 @@ pub fn test(session: &Session, run: &TestRun, reporter: &mut dyn Reporter) -> Re
         });
     }
     Ok(summary)
+}
+
+/// Run a child to its end with the inherited stdout and stderr, reachable by
+/// signals.
+fn wait(invocation: crate::rustc::Invocation, what: &'static str) -> Result<ExitOutcome> {
+    let mut cmd = invocation.command();
+    let status = crate::interrupt::spawn(&mut cmd).and_then(|mut child| {
+        let status = child.wait();
+        crate::interrupt::forget(child.id());
+        status
+    });
+    status
+        .map(ExitOutcome::of)
+        .map_err(|e| Error::io(what, &invocation.program, e))
+}
+
+/// A doc test as events name it: the library it documents, in test mode.
+fn doctest_info(session: &Session, doctest: &Doctest) -> UnitInfo {
+    let package = session.graph.package(doctest.pkg);
+    UnitInfo {
+        id: doctest
+            .deps
+            .iter()
+            .map(|d| d.unit)
+            .find(|&d| session.graph.unit(d).pkg == doctest.pkg)
+            .unwrap_or(UnitId(0)),
+        crate_name: doctest.crate_name.clone(),
+        package: package.name.clone(),
+        version: package.version.text.clone(),
+        kind: doctest.kind,
+        mode: Mode::Test,
+    }
+}
+
+/// Whether the plan tests more than one package (rerun hints then name it).
+fn several_packages(session: &Session) -> bool {
+    let mut pkgs: Vec<_> = session
+        .graph
+        .units()
+        .iter()
+        .filter(|u| u.is_root && u.mode == Mode::Test)
+        .map(|u| u.pkg)
+        .chain(session.graph.doctests.iter().map(|d| d.pkg))
+        .collect();
+    pkgs.sort();
+    pkgs.dedup();
+    pkgs.len() > 1
+}
+
+/// `CARGO_ENCODED_RUSTDOCFLAGS` (split on 0x1f), else `RUSTDOCFLAGS`
+/// (split on whitespace), as cargo reads them for rustdoc.
+fn rustdocflags(env: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    if let Some(encoded) = env.get("CARGO_ENCODED_RUSTDOCFLAGS") {
+        return encoded
+            .split('\x1f')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    env.get("RUSTDOCFLAGS")
+        .map(|f| f.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// `run`, as cargo's `run` picks the program: `--bin` / `--example` as

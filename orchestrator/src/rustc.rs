@@ -469,6 +469,14 @@ impl Invocation {
             .join(" ")
     }
 
+    /// `KEY=value ... program args`, as cargo's `-vv` shows a command.
+    pub fn display_with_env(&self) -> String {
+        match self.display_env() {
+            env if env.is_empty() => self.display(),
+            env => format!("{env} {}", self.display()),
+        }
+    }
+
     /// The value this invocation gives `name`, if it sets it.
     pub fn env_value(&self, name: &str) -> Option<&OsString> {
         self.env

@@ -63,16 +63,19 @@ fn cargo(ws: &Ws, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-/// The `test result:` and `test name ... ok` lines of libtest output, in order.
+/// The `running N tests`, `test name ... ok` and `test result:` lines of
+/// libtest output, sorted (tests of one executable finish in any order).
 fn test_lines(stdout: &str) -> Vec<String> {
-    stdout
+    let mut lines: Vec<String> = stdout
         .lines()
         .filter(|l| l.starts_with("test ") || l.starts_with("running "))
         .map(|l| match l.find("; finished in") {
             Some(at) => l[..at].to_owned(),
             None => l.to_owned(),
         })
-        .collect()
+        .collect();
+    lines.sort();
+    lines
 }
 
 fn labels_with_mode(out: &Outcome, action: &str) -> Vec<String> {
@@ -172,7 +175,7 @@ fn tested_workspace() -> Ws {
     ws.write(
         "toolkit/src/lib.rs",
         &format!(
-            "{lib}\nfn private_helper() -> u32 {{\n    7\n}}\n\npub fn seven() -> u32 {{\n    private_helper()\n}}\n\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn seven_is_seven() {{\n        assert_eq!(super::seven(), 7);\n    }}\n}}\n"
+            "{lib}\nfn private_helper() -> u32 {{\n    7\n}}\n\n/// ```\n/// assert_eq!(toolkit::seven(), 7);\n/// ```\npub fn seven() -> u32 {{\n    private_helper()\n}}\n\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn seven_is_seven() {{\n        assert_eq!(super::seven(), 7);\n    }}\n}}\n"
         ),
     );
     ws
@@ -183,15 +186,20 @@ fn test_runs_what_cargo_test_runs_and_relinks_after_a_private_edit() {
     let ws = tested_workspace();
     let ours = command(&ws, "test", &[]);
     ours.assert_success();
-    let (code, cargo_out, _) = cargo(&ws, &["test", "--lib", "--bins", "--tests"]);
+    let (code, cargo_out, _) = cargo(&ws, &["test"]);
     assert_eq!(code, Some(0));
     assert_eq!(test_lines(&ours.stdout), test_lines(&cargo_out));
     let finished = ours.one("tests-finished");
     assert_eq!(finished["success"], true);
     assert_eq!(finished["failed"].as_array().map(Vec::len), Some(0));
-    // One `test-finished` per executable: the library's, three binaries',
-    // the integration test's.
-    assert_eq!(ours.of("test-finished").len(), 5);
+    // One `test-finished` per executable (the library's, three binaries',
+    // the integration test's) and the library's doc tests, run by rustdoc.
+    assert_eq!(ours.of("test-finished").len(), 6);
+    assert!(
+        ours.stdout.contains("src/lib.rs - seven (line"),
+        "{}",
+        ours.describe()
+    );
 
     // A private body of the library: the library and its own unit tests
     // compile; every other test executable is relinked, none recompiled.
@@ -212,11 +220,21 @@ fn test_runs_what_cargo_test_runs_and_relinks_after_a_private_edit() {
         "the integration test is relinked: {relinked:?}"
     );
     // The failure is cargo's: same results, same exit code, a rerun hint.
-    let (cargo_code, cargo_out, _) = cargo(&ws, &["test", "--lib", "--bins", "--tests"]);
+    let (cargo_code, cargo_out, _) = cargo(&ws, &["test"]);
     assert_eq!(edited.code(), cargo_code);
     assert_eq!(test_lines(&edited.stdout), test_lines(&cargo_out));
     let finished = edited.one("tests-finished");
     assert_eq!(finished["failed"], serde_json::json!(["--lib"]));
+    // Only the doc tests, which fail the same way as cargo's.
+    let doc = command(&ws, "test", &["--doc"]);
+    let (cargo_code, cargo_out, _) = cargo(&ws, &["test", "--doc"]);
+    assert_eq!(doc.code(), cargo_code);
+    assert_eq!(doc.code(), Some(101));
+    assert_eq!(test_lines(&doc.stdout), test_lines(&cargo_out));
+    assert_eq!(
+        doc.one("tests-finished")["failed"],
+        serde_json::json!(["--doc"])
+    );
 
     // Human output: the rerun hint and the summary; with --no-fail-fast the
     // executables after the failed one still run.

@@ -38,6 +38,13 @@ pub enum CargoCommand {
 }
 
 impl CargoCommand {
+    /// cargo copies final artifacts to `<target>/<profile>/` (its "artifact
+    /// dir") for every command but `check`; build scripts and programs see
+    /// that directory on their library path only then.
+    pub fn has_artifact_dir(self) -> bool {
+        self != CargoCommand::Check
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CargoCommand::Build => "build",

@@ -112,8 +112,9 @@ impl RawProfile {
 
 impl UnitGraph {
     /// The graph without units of `mode` (and edges to them), indices
-    /// renumbered. Returns how many were dropped.
-    pub fn without_mode(&self, mode: &str) -> (UnitGraph, usize) {
+    /// renumbered; and the units left out, their dependencies renumbered
+    /// into the new graph.
+    pub fn without_mode(&self, mode: &str) -> (UnitGraph, Vec<RawUnit>) {
         let mut new_index = vec![None; self.units.len()];
         let mut units = Vec::with_capacity(self.units.len());
         for (i, unit) in self.units.iter().enumerate() {
@@ -122,8 +123,13 @@ impl UnitGraph {
                 units.push(unit.clone());
             }
         }
-        let dropped = self.units.len() - units.len();
-        for unit in &mut units {
+        let mut dropped: Vec<RawUnit> = self
+            .units
+            .iter()
+            .filter(|u| u.mode == mode)
+            .cloned()
+            .collect();
+        for unit in units.iter_mut().chain(dropped.iter_mut()) {
             unit.dependencies = unit
                 .dependencies
                 .iter()
@@ -230,7 +236,8 @@ mod tests {
             roots: vec![1, 2],
         };
         let (kept, dropped) = graph.without_mode("doctest");
-        assert_eq!(dropped, 1);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].dependencies[0].index, 0);
         assert_eq!(kept.units.len(), 2);
         assert_eq!(kept.roots, vec![1]);
         assert_eq!(kept.units[1].mode, "test");

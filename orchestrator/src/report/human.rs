@@ -332,9 +332,24 @@ impl Reporter for Human {
                     &format!("{what} ({path})"),
                 );
             }
-            BuildEvent::TestStarted { what, path, .. } => {
+            BuildEvent::TestStarted {
+                what,
+                path: Some(path),
+                ..
+            } => {
                 let path = shown(path);
                 self.status("Running", Style::new().green(), &format!("{what} ({path})"));
+            }
+            BuildEvent::TestStarted {
+                unit,
+                path: None,
+                command,
+                ..
+            } => {
+                self.status("Doc-tests", Style::new().green(), unit.name());
+                if self.verbosity >= Verbosity::Verbose {
+                    self.status("Running", Style::new().green(), &format!("`{command}`"));
+                }
             }
             BuildEvent::TestFinished { outcome, rerun, .. } => {
                 if !outcome.success() {

@@ -167,9 +167,14 @@ impl<W: Write> Reporter for Json<W> {
                 unit_fields("executable", unit),
                 json!({"what": what, "path": path}),
             ),
-            BuildEvent::TestStarted { unit, what, path } => with(
+            BuildEvent::TestStarted {
+                unit,
+                what,
+                path,
+                command,
+            } => with(
                 unit_fields("test-started", unit),
-                json!({"what": what, "path": path}),
+                json!({"what": what, "path": path, "command": command}),
             ),
             BuildEvent::TestFinished {
                 unit,
