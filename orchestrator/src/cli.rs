@@ -330,7 +330,7 @@ enum Color {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(arguments(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -375,6 +375,21 @@ pub fn main() -> i32 {
             0
         }
     }
+}
+
+/// The command line as clap should see it. Run as `cargo orchestrator ...`,
+/// cargo starts `cargo-orchestrator orchestrator ...`: the subcommand's name
+/// is dropped, so both spellings take the same arguments.
+fn arguments(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let as_cargo_subcommand = args.first().is_some_and(|program| {
+        Path::new(program)
+            .file_stem()
+            .is_some_and(|stem| stem == "cargo-orchestrator")
+    });
+    if as_cargo_subcommand && args.get(1).is_some_and(|a| a == "orchestrator") {
+        args.remove(1);
+    }
+    args
 }
 
 /// What follows a successful build.
@@ -533,5 +548,31 @@ fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
             reporter.error(&error);
             error.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arguments;
+    use std::ffi::OsString;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn cargo_subcommand_name_is_dropped() {
+        assert_eq!(
+            arguments(args(&["/bin/cargo-orchestrator", "orchestrator", "build"])),
+            args(&["/bin/cargo-orchestrator", "build"])
+        );
+        assert_eq!(
+            arguments(args(&["cargo-orchestrator", "build"])),
+            args(&["cargo-orchestrator", "build"])
+        );
+        assert_eq!(
+            arguments(args(&["orchestrator", "orchestrator"])),
+            args(&["orchestrator", "orchestrator"])
+        );
     }
 }

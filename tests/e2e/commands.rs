@@ -359,3 +359,28 @@ fn completions_are_printed_for_each_shell() {
         assert!(out.stdout.contains("orchestrator"), "{shell}");
     }
 }
+
+#[test]
+fn cargo_orchestrator_is_the_same_program() {
+    let ws = Ws::new("chain");
+    let exe = Path::new(env!("CARGO_BIN_EXE_cargo-orchestrator"));
+    let dir = exe.parent().expect("bin dir");
+    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    let mut cmd = Command::new(cargo_program());
+    scrub_env(&mut cmd);
+    cmd.args(["orchestrator", "build", "--message-format", "json"])
+        .env("PATH", path)
+        .current_dir(&ws.root);
+    let out = run(&mut cmd);
+    out.assert_success();
+    assert_eq!(
+        out.compiled(),
+        set(["level_a", "level_b", "level_c", "top"]),
+        "{}",
+        out.describe()
+    );
+    assert_dev_matches_cargo(&ws);
+}
