@@ -1,6 +1,7 @@
 //! What the coordinator tells reporters. Reporters turn these into terminal
 //! output or JSON; nothing else writes to the terminal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::graph::{Mode, Package, Unit, UnitId, UnitKind};
@@ -17,6 +18,44 @@ pub struct UnitInfo {
     pub version: String,
     pub kind: UnitKind,
     pub mode: Mode,
+    /// How cargo's messages name the unit.
+    pub cargo: Arc<CargoUnit>,
+}
+
+/// A unit as cargo's JSON messages identify it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoUnit {
+    pub package_id: String,
+    pub manifest_path: std::path::PathBuf,
+    pub target: serde_json::Value,
+    /// `compiler-artifact`'s profile: `opt_level`, `debuginfo`,
+    /// `debug_assertions`, `overflow_checks`, `test`.
+    pub profile: serde_json::Value,
+    pub features: Vec<String>,
+}
+
+impl CargoUnit {
+    pub fn new(
+        package: &Package,
+        target: &serde_json::Value,
+        profile: &crate::cargo::RawProfile,
+        test: bool,
+        features: &[String],
+    ) -> CargoUnit {
+        CargoUnit {
+            package_id: package.id.clone(),
+            manifest_path: package.manifest_path.clone(),
+            target: target.clone(),
+            profile: serde_json::json!({
+                "opt_level": profile.opt_level,
+                "debuginfo": profile.debuginfo,
+                "debug_assertions": profile.debug_assertions,
+                "overflow_checks": profile.overflow_checks,
+                "test": test,
+            }),
+            features: features.to_vec(),
+        }
+    }
 }
 
 impl UnitInfo {
@@ -28,6 +67,13 @@ impl UnitInfo {
             version: package.version.text.clone(),
             kind: unit.kind,
             mode: unit.mode,
+            cargo: Arc::new(CargoUnit::new(
+                package,
+                &unit.cargo_target,
+                &unit.profile,
+                unit.mode.is_test(),
+                &unit.features,
+            )),
         }
     }
 
@@ -128,8 +174,10 @@ pub enum BuildEvent {
     },
     Diagnostic {
         unit: UnitInfo,
-        level: String,
-        rendered: String,
+        diagnostic: Diagnostic,
+        /// Recorded by an earlier build of a unit that is fresh now, shown
+        /// again as cargo does.
+        replayed: bool,
     },
     JobFinished {
         unit: UnitInfo,
@@ -183,12 +231,51 @@ pub enum BuildEvent {
         program: std::path::PathBuf,
         args: Vec<String>,
     },
+    /// What a unit's outputs are, after its job or when it is fresh (cargo's
+    /// `compiler-artifact` and `build-script-executed`).
+    Produced {
+        unit: UnitInfo,
+        produced: Produced,
+        fresh: bool,
+    },
     /// `clean`: what was removed (or, with `--dry-run`, would be).
     Cleaned {
         files: u64,
         bytes: u64,
         dry_run: bool,
     },
+}
+
+/// A unit's results as cargo reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Produced {
+    /// A compiled crate: its files (final copies where they are uplifted)
+    /// and, for a program, the executable.
+    Compiled {
+        filenames: Vec<std::path::PathBuf>,
+        executable: Option<std::path::PathBuf>,
+    },
+    /// A build script's results.
+    ScriptRan {
+        linked_libs: Vec<String>,
+        linked_paths: Vec<String>,
+        cfgs: Vec<String>,
+        env: Vec<(String, String)>,
+        out_dir: std::path::PathBuf,
+    },
+}
+
+/// One message rustc printed for a unit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Diagnostic {
+    /// `error`, `warning`, `note`...; empty for a line that is not a
+    /// diagnostic (a crash, linker output).
+    pub level: String,
+    pub rendered: String,
+    /// rustc's JSON diagnostic object as it printed it (cargo passes it on
+    /// under `message`); `None` for plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
 }
 
 /// How a child process ended.

@@ -253,7 +253,7 @@ pub fn specs(
 /// A resolved profile without its name: what reaches rustc. cargo's
 /// `test` profile inherits `dev` and differs in name only, so `build` and
 /// `test` share their dependencies' artifacts (cargo hashes profiles the
-/// same way).
+/// same way; docs/rustc-facts.md §11).
 fn settings_of(profile: &crate::cargo::RawProfile) -> crate::cargo::RawProfile {
     crate::cargo::RawProfile {
         name: String::new(),

@@ -353,6 +353,9 @@ pub struct Unit {
     pub kind: UnitKind,
     pub mode: Mode,
     pub target: Target,
+    /// The target as cargo's JSON messages print it (`kind`, `crate_types`,
+    /// `name`, `src_path`, `edition`, `doc`, `doctest`, `test`).
+    pub cargo_target: std::sync::Arc<serde_json::Value>,
     pub crate_name: String,
     /// The profile cargo resolved for this unit.
     pub profile: RawProfile,
@@ -456,6 +459,7 @@ pub struct Doctest {
     /// `Lib` or `ProcMacro`.
     pub kind: UnitKind,
     pub target: Target,
+    pub cargo_target: std::sync::Arc<serde_json::Value>,
     pub crate_name: String,
     pub profile: RawProfile,
     pub platform: Option<String>,
@@ -486,9 +490,12 @@ impl CrateGraph {
         // Doc tests are run by rustdoc, which orchestrator does not drive yet.
         let (raw_graph, raw_doctests) = answer.graph.without_mode("doctest");
         let roots: BTreeSet<usize> = raw_graph.roots.iter().copied().collect();
-        let root_pkgs: BTreeSet<&str> = roots
+        // Doc-test roots make their package primary too (`test --doc`).
+        let root_pkgs: BTreeSet<&str> = answer
+            .graph
+            .roots
             .iter()
-            .filter_map(|&i| raw_graph.units.get(i))
+            .filter_map(|&i| answer.graph.units.get(i))
             .map(|u| u.pkg_id.as_str())
             .collect();
         let mut packages = Vec::new();
@@ -534,6 +541,7 @@ impl CrateGraph {
                     pkg,
                     kind: unit.kind,
                     target: unit.target,
+                    cargo_target: unit.cargo_target,
                     crate_name: unit.crate_name,
                     profile: unit.profile,
                     platform: unit.platform,
@@ -824,6 +832,9 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
         pkg,
         kind,
         mode,
+        cargo_target: std::sync::Arc::new(
+            serde_json::to_value(&raw.target).unwrap_or(serde_json::Value::Null),
+        ),
         crate_name: raw.target.name.replace('-', "_"),
         target: Target {
             name: raw.target.name.clone(),
@@ -854,7 +865,8 @@ fn unit(id: UnitId, pkg: PkgId, raw: &RawUnit, is_root: bool, package: &Package)
 /// harnesses; a target checked both ways appears twice, and cargo sorts
 /// its units by mode, the plain check first. A target checked as a
 /// harness only (which `check --tests` / `--benches` can ask for) cannot be
-/// told apart, so the CLI does not pass those flags to `check`.
+/// told apart, so the CLI does not pass those flags to `check`
+/// (docs/rustc-facts.md §11).
 fn resolve_check_tests(units: &mut [Unit]) {
     let mut seen: HashSet<(PkgId, UnitKind, String, Option<String>)> = HashSet::new();
     for unit in units.iter_mut().filter(|u| u.mode == Mode::Check) {

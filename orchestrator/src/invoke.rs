@@ -191,14 +191,7 @@ impl InvocationContext<'_> {
             env.extend(self.test_target_env(id));
         }
         if let Some(run) = self.graph.own_build_script(id) {
-            if let Some(dirs) = &self.outputs[run].run {
-                env.push(("OUT_DIR".to_owned(), dirs.out.clone().into_os_string()));
-            }
-            if let Some(output) = scripts.output(run) {
-                for (name, value) in &output.env {
-                    env.push((name.clone(), value.into()));
-                }
-            }
+            env.extend(self.script_env(run, scripts));
         }
         env
     }
@@ -271,12 +264,8 @@ impl InvocationContext<'_> {
             dirs.push(sysroot.join("lib/rustlib").join(triple).join("lib"));
         }
         let mut env = vec![self.library_path(dirs)];
-        if let Some(run) = self.graph.own_build_script(id)
-            && let Some(output) = scripts.output(run)
-        {
-            for (name, value) in &output.env {
-                env.push((name.clone(), value.into()));
-            }
+        if let Some(run) = self.graph.own_build_script(id) {
+            env.extend(self.script_env(run, scripts));
         }
         self.package_env(id, &mut env);
         Invocation {
@@ -305,14 +294,14 @@ impl InvocationContext<'_> {
             .iter()
             .map(|d| d.unit)
             .find(|&d| self.unit(d).kind == UnitKind::RunBuildScript);
-        let all_native: std::collections::BTreeSet<PathBuf> = self
+        // cargo's `native_dirs`: every script's search paths, as printed.
+        let all_native: std::collections::BTreeSet<&PathBuf> = self
             .graph
             .units()
             .iter()
             .filter(|u| u.kind == UnitKind::RunBuildScript)
             .filter_map(|u| scripts.output(u.id))
             .flat_map(|o| o.library_paths.iter())
-            .map(|p| crate::buildscript::search_dir(p).to_path_buf())
             .collect();
         let mut env: Vec<(String, OsString)> = vec![(
             "CARGO_CRATE_NAME".to_owned(),
@@ -321,15 +310,13 @@ impl InvocationContext<'_> {
         let host_root = self.layout.root(None);
         let mut dirs: Vec<PathBuf> = all_native
             .iter()
+            .map(|d| crate::buildscript::search_dir(d).to_path_buf())
             .filter(|d| d.starts_with(&host_root))
-            .cloned()
             .collect();
         dirs.push(self.layout.deps(None));
         env.push(self.library_path(dirs));
-        if let Some(output) = own_script.and_then(|run| scripts.output(run)) {
-            for (name, value) in &output.env {
-                env.push((name.clone(), value.into()));
-            }
+        if let Some(run) = own_script {
+            env.extend(self.script_env(run, scripts));
         }
         // `package_env` wants a unit of the package: any of the doc test's
         // own package will do, else the values are the package's anyway.
@@ -373,7 +360,7 @@ impl InvocationContext<'_> {
         }
         for dir in &all_native {
             args.push("-L".into());
-            args.push(dir.clone().into_os_string());
+            args.push(dir.as_os_str().to_owned());
         }
         let mut push = |a: &str| args.push(OsString::from(a));
         for arg in options.test_args {
@@ -450,6 +437,21 @@ impl InvocationContext<'_> {
         }
     }
 
+    /// What cargo gives programs it runs for a package with a build script
+    /// (its `extra_env`): `OUT_DIR`, then the script's `rustc-env` values.
+    fn script_env(&self, run: UnitId, scripts: &dyn ScriptResults) -> Vec<(String, OsString)> {
+        let mut env = Vec::new();
+        if let Some(dirs) = &self.outputs[run].run {
+            env.push(("OUT_DIR".to_owned(), dirs.out.clone().into_os_string()));
+        }
+        if let Some(output) = scripts.output(run) {
+            for (name, value) in &output.env {
+                env.push((name.clone(), value.into()));
+            }
+        }
+        env
+    }
+
     /// `CARGO`, `CARGO_MANIFEST_*`, `CARGO_PKG_*`, `[env]` for a doc test's package.
     fn doctest_package_env(&self, doctest: &Doctest, env: &mut Vec<(String, OsString)>) {
         let any_unit = self
@@ -486,7 +488,7 @@ impl InvocationContext<'_> {
             "--json=artifacts,future-incompat"
         });
         // A test unit's crate type is rustc's default for `--test` (cargo's
-        // `build_base_args`).
+        // `build_base_args`; docs/rustc-facts.md §11).
         if !unit.mode.is_test() {
             for t in &unit.target.crate_types {
                 push("--crate-type");

@@ -57,6 +57,10 @@ pub struct LedgerEntry {
     /// What the unit's job left on disk, for the tripwire.
     #[serde(default)]
     pub stamps: Vec<OutputStamp>,
+    /// rustc's warnings (and other non-error diagnostics) of the compile,
+    /// replayed while the unit is not recompiled.
+    #[serde(default)]
+    pub diagnostics: Vec<crate::events::Diagnostic>,
 }
 
 /// Size and modification time of one output file, as its job left it.
@@ -218,6 +222,7 @@ impl Ledger {
             link: None,
             relink_ms: None,
             stamps: Vec::new(),
+            diagnostics: Vec::new(),
         }
     }
 }

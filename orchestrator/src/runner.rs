@@ -257,6 +257,13 @@ fn doctest_info(session: &Session, doctest: &Doctest) -> UnitInfo {
         version: package.version.text.clone(),
         kind: doctest.kind,
         mode: Mode::Test,
+        cargo: std::sync::Arc::new(crate::events::CargoUnit::new(
+            package,
+            &doctest.cargo_target,
+            &doctest.profile,
+            true,
+            &doctest.features,
+        )),
     }
 }
 

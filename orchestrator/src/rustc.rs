@@ -604,10 +604,7 @@ pub enum Message {
         path: PathBuf,
         emit: String,
     },
-    Diagnostic {
-        level: String,
-        rendered: String,
-    },
+    Diagnostic(crate::events::Diagnostic),
     /// Anything else rustc printed (crashes, linker output...).
     Text(String),
     /// A JSON message orchestrator has no use for.
@@ -629,11 +626,18 @@ impl Message {
                 emit,
             };
         }
-        if text("$message_type").as_deref() == Some("diagnostic") {
-            return Message::Diagnostic {
+        let message = text("message").unwrap_or_default();
+        // rustc's closing summary ("aborting due to 2 previous errors", "3
+        // warnings emitted"): cargo drops it and says its own.
+        let summary = message.starts_with("aborting due to")
+            || message.ends_with("warning emitted")
+            || message.ends_with("warnings emitted");
+        if text("$message_type").as_deref() == Some("diagnostic") && !summary {
+            return Message::Diagnostic(crate::events::Diagnostic {
                 level: text("level").unwrap_or_default(),
                 rendered: text("rendered").unwrap_or_default(),
-            };
+                json: Some(line.to_owned()),
+            });
         }
         Message::Other
     }
@@ -709,13 +713,22 @@ mod tests {
                 emit: "metadata".into()
             }
         );
+        let line = r#"{"$message_type":"diagnostic","level":"error","rendered":"boom"}"#;
         assert_eq!(
-            Message::parse(r#"{"$message_type":"diagnostic","level":"error","rendered":"boom"}"#),
-            Message::Diagnostic {
+            Message::parse(line),
+            Message::Diagnostic(crate::events::Diagnostic {
                 level: "error".into(),
-                rendered: "boom".into()
-            }
+                rendered: "boom".into(),
+                json: Some(line.into()),
+            })
         );
+        // rustc's closing summaries are dropped, as cargo drops them.
+        for summary in ["aborting due to 2 previous errors", "3 warnings emitted"] {
+            let line = format!(
+                r#"{{"$message_type":"diagnostic","level":"warning","message":"{summary}","rendered":"x"}}"#
+            );
+            assert_eq!(Message::parse(&line), Message::Other);
+        }
         assert_eq!(Message::parse("plain"), Message::Text("plain".into()));
     }
 

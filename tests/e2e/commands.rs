@@ -384,3 +384,64 @@ fn cargo_orchestrator_is_the_same_program() {
     );
     assert_dev_matches_cargo(&ws);
 }
+
+#[test]
+fn json_output_is_read_by_a_cargo_message_parser() {
+    use cargo_metadata::Message;
+    let ws = Ws::new("lib_bin");
+    let lib = ws.read("toolkit/src/lib.rs");
+    ws.write(
+        "toolkit/src/lib.rs",
+        &format!("{lib}\nfn never_called() -> u32 {{\n    1\n}}\n"),
+    );
+    let read = |out: &Outcome| {
+        let mut artifacts = Vec::new();
+        let mut warnings = Vec::new();
+        let mut finished = None;
+        for message in Message::parse_stream(out.stdout.as_bytes()) {
+            match message.expect("every line is a cargo message or text") {
+                Message::CompilerArtifact(artifact) => artifacts.push(artifact),
+                Message::CompilerMessage(msg) => warnings.push(msg),
+                Message::BuildFinished(done) => finished = Some(done.success),
+                _ => {}
+            }
+        }
+        (artifacts, warnings, finished)
+    };
+    for (name, args) in [("build", &[][..]), ("check", &[]), ("test", &["--no-run"])] {
+        let out = command(&ws, name, args);
+        out.assert_success();
+        let (artifacts, warnings, finished) = read(&out);
+        assert_eq!(finished, Some(true), "{name}");
+        assert!(!artifacts.is_empty(), "{name}: compiler-artifact messages");
+        for artifact in &artifacts {
+            for file in &artifact.filenames {
+                assert!(file.is_file(), "{name}: {file} exists");
+            }
+        }
+        let lib = artifacts
+            .iter()
+            .find(|a| a.target.name == "toolkit" && a.target.is_lib())
+            .unwrap_or_else(|| panic!("{name}: the library's artifact"));
+        assert!(lib.package_id.repr.contains("toolkit"));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.message.message.contains("never_called")),
+            "{name}: the dead-code warning, as rustc's diagnostic object\n{}",
+            out.describe()
+        );
+    }
+    // Nothing changed: every unit is fresh, and the warning is replayed.
+    let again = command(&ws, "build", &[]);
+    again.assert_success();
+    assert!(again.compiled().is_empty(), "{}", again.describe());
+    let (artifacts, warnings, _) = read(&again);
+    assert!(artifacts.iter().all(|a| a.fresh));
+    assert_eq!(warnings.len(), 1, "{}", again.describe());
+    let replayed = again.one("compiler-message");
+    assert_eq!(replayed["replayed"], true);
+    // In human output too, as cargo does.
+    let text = human(&ws, "build", &[]);
+    assert!(text.stderr.contains("never_called"), "{}", text.describe());
+}

@@ -57,6 +57,7 @@ pub fn answer(root: &Path, crates: &[Crate]) -> CargoAnswer {
             src_path: src.to_string_lossy().into_owned(),
             edition: "2024".into(),
             required_features: None,
+            doc: false,
             doctest: false,
             test: false,
             harness: None,

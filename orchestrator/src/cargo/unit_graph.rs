@@ -34,13 +34,19 @@ pub struct RawTarget {
     pub name: String,
     pub src_path: String,
     pub edition: String,
-    #[serde(default)]
+    #[serde(
+        default,
+        rename = "required-features",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub required_features: Option<Vec<String>>,
+    #[serde(default)]
+    pub doc: bool,
     #[serde(default)]
     pub doctest: bool,
     #[serde(default)]
     pub test: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness: Option<bool>,
 }
 
@@ -207,6 +213,7 @@ mod tests {
                 src_path: "/p/src/lib.rs".into(),
                 edition: "2024".into(),
                 required_features: None,
+                doc: true,
                 doctest: true,
                 test: true,
                 harness: None,

@@ -13,7 +13,9 @@ use crossbeam_channel::{Receiver, Sender};
 use super::worker::{Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_all};
 use crate::buildscript::BuildOutput;
 use crate::error::{Error, Result};
-use crate::events::{BuildEvent, BuildSummary, JobTiming, Stage, UnitInfo, Verdict};
+use crate::events::{
+    BuildEvent, BuildSummary, Diagnostic, JobTiming, Produced, Stage, UnitInfo, Verdict,
+};
 use crate::fingerprint::is_immutable;
 use crate::graph::{Source, UnitId, UnitMap};
 use crate::invoke::InvocationContext;
@@ -102,7 +104,10 @@ struct UnitState {
     retried: bool,
     /// Diagnostics of a job that may be retried, shown once its outcome is
     /// known (a retried attempt's errors are not the build's).
-    held: Vec<(String, String)>,
+    held: Vec<Diagnostic>,
+    /// rustc's diagnostics of this build's compile, recorded with it to be
+    /// replayed while the unit stays fresh.
+    shown: Vec<Diagnostic>,
 }
 
 struct Coordinator<'a, 'l> {
@@ -149,6 +154,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 after_relink: false,
                 retried: false,
                 held: Vec::new(),
+                shown: Vec::new(),
             }
         });
         Coordinator {
@@ -401,16 +407,12 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     elapsed: at,
                 });
             }
-            JobEvent::Message {
-                unit,
-                level,
-                rendered,
-            } => {
+            JobEvent::Message { unit, diagnostic } => {
                 let state = &mut self.state[unit];
                 if state.after_relink && !state.retried {
-                    state.held.push((level, rendered));
+                    state.held.push(diagnostic);
                 } else {
-                    self.show_diagnostic(unit, level, rendered);
+                    self.show_diagnostic(unit, diagnostic);
                 }
             }
             JobEvent::Done { unit, result } => {
@@ -419,8 +421,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     result.is_err() && self.state[unit].after_relink && !self.state[unit].retried;
                 let held = std::mem::take(&mut self.state[unit].held);
                 if !retry {
-                    for (level, rendered) in held {
-                        self.show_diagnostic(unit, level, rendered);
+                    for diagnostic in held {
+                        self.show_diagnostic(unit, diagnostic);
                     }
                 }
                 let action = self.state[unit].action;
@@ -434,12 +436,84 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
-    fn show_diagnostic(&mut self, unit: UnitId, level: String, rendered: String) {
+    fn show_diagnostic(&mut self, unit: UnitId, diagnostic: Diagnostic) {
+        if diagnostic.json.is_some() && diagnostic.level != "error" {
+            self.state[unit].shown.push(diagnostic.clone());
+        }
         self.reporter.event(&BuildEvent::Diagnostic {
             unit: self.exec.infos[unit].clone(),
-            level,
-            rendered,
+            diagnostic,
+            replayed: false,
         });
+    }
+
+    /// The unit's outputs, as cargo's `compiler-artifact` /
+    /// `build-script-executed` report them.
+    fn report_produced(&mut self, unit: UnitId, fresh: bool) {
+        let outputs = &self.exec.cx.outputs[unit];
+        let produced = match &outputs.run {
+            Some(dirs) => {
+                let Some(script) = self.exec.scripts.get(&unit) else {
+                    return;
+                };
+                Produced::ScriptRan {
+                    linked_libs: script.library_links.clone(),
+                    linked_paths: script
+                        .library_paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect(),
+                    cfgs: script.cfgs.clone(),
+                    env: script.env.clone(),
+                    out_dir: dirs.out.clone(),
+                }
+            }
+            None => {
+                let shown = |file: &std::path::PathBuf| {
+                    outputs
+                        .uplifts
+                        .iter()
+                        .find(|(from, _)| from == file)
+                        .map(|(_, to)| to.clone())
+                        .unwrap_or_else(|| file.clone())
+                };
+                let mut filenames: Vec<std::path::PathBuf> =
+                    outputs.files.iter().map(shown).collect();
+                filenames.extend(outputs.rmeta.iter().cloned());
+                let executable = self
+                    .exec
+                    .cx
+                    .graph
+                    .unit(unit)
+                    .is_executable()
+                    .then(|| outputs.executable().map(|e| shown(&e.to_path_buf())))
+                    .flatten();
+                Produced::Compiled {
+                    filenames,
+                    executable,
+                }
+            }
+        };
+        self.reporter.event(&BuildEvent::Produced {
+            unit: self.exec.infos[unit].clone(),
+            produced,
+            fresh,
+        });
+    }
+
+    /// What rustc said when the unit was last compiled, shown again while
+    /// it is not recompiled (cargo replays warnings of fresh units).
+    fn replay_diagnostics(&mut self, unit: UnitId) {
+        let Some(entry) = self.ledger.get(self.key(unit)) else {
+            return;
+        };
+        for diagnostic in entry.diagnostics.clone() {
+            self.reporter.event(&BuildEvent::Diagnostic {
+                unit: self.exec.infos[unit].clone(),
+                diagnostic,
+                replayed: true,
+            });
+        }
     }
 
     /// The unit's job failed, or what it produced could not be recorded:
@@ -481,12 +555,16 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
         self.queue.finish(unit, Artifact::Link);
         self.state[unit].open = false;
+        if action == Action::Relink {
+            self.replay_diagnostics(unit);
+        }
         self.reporter.event(&BuildEvent::JobFinished {
             unit: self.exec.infos[unit].clone(),
             action,
             duration: output.duration,
             verdict: self.verdict(unit),
         });
+        self.report_produced(unit, false);
     }
 
     /// A build script ran: keep what it printed for the units that use it,
@@ -600,6 +678,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         entry.output = output.output_hash.clone();
         entry.duration_ms = output.duration.as_millis() as u64;
         entry.stamps = self.stamps(id);
+        entry.diagnostics = self.state[id].shown.clone();
         entry
     }
 
@@ -769,6 +848,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             let state = &self.state[id];
             if !state.action.is_job() && state.status == Status::Done {
                 fresh += 1;
+                self.replay_diagnostics(id);
+                self.report_produced(id, true);
                 let verdict = self.verdict(id);
                 self.reporter.event(&BuildEvent::Fresh {
                     unit: self.exec.infos[id].clone(),

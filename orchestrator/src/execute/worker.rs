@@ -3,6 +3,7 @@
 //! after), a relink, or a build-script run. Workers only send
 //! [`JobEvent`]s; they never print and never write the ledger.
 
+use crate::events::Diagnostic;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -71,8 +72,7 @@ pub enum JobEvent {
     /// A diagnostic or other output of rustc; `json` is rustc's whole message.
     Message {
         unit: UnitId,
-        level: String,
-        rendered: String,
+        diagnostic: Diagnostic,
     },
     Done {
         unit: UnitId,
@@ -218,15 +218,14 @@ fn run_rustc(
                         at: start.elapsed(),
                         hash: hash_file(&path).unwrap_or_default(),
                     },
-                    Message::Diagnostic { level, rendered } => JobEvent::Message {
-                        unit,
-                        level,
-                        rendered,
-                    },
+                    Message::Diagnostic(diagnostic) => JobEvent::Message { unit, diagnostic },
                     Message::Text(text) => JobEvent::Message {
                         unit,
-                        level: String::new(),
-                        rendered: text + "\n",
+                        diagnostic: Diagnostic {
+                            level: String::new(),
+                            rendered: text + "\n",
+                            json: None,
+                        },
                     },
                     _ => continue,
                 };

@@ -126,7 +126,8 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
                     (UnitKind::RunBuildScript, _) if entries[id].is_some() => None,
                     (_, ChangeClass::Signature) => Some(Reach::Signature),
                     // Nothing links a checked crate: dependents check
-                    // against its interface, which did not change.
+                    // against its interface, which did not change
+                    // (docs/rustc-facts.md §5, §11).
                     _ if unit.mode.is_check() => None,
                     _ if !input.relink || !unit.never_links() => Some(Reach::Rebuilt),
                     _ => None,

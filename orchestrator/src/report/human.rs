@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Reporter, Verbosity};
 use crate::error::Error;
-use crate::events::{BuildEvent, BuildSummary, Stage, UnitInfo};
+use crate::events::{BuildEvent, BuildSummary, Diagnostic, Stage, UnitInfo};
 use crate::graph::{UnitId, UnitKind};
 use crate::plan::{Action, Change};
 
@@ -267,14 +267,12 @@ impl Reporter for Human {
                 }
             }
             BuildEvent::Diagnostic {
-                unit,
-                level,
-                rendered,
+                unit, diagnostic, ..
             } => {
+                let Diagnostic {
+                    level, rendered, ..
+                } = diagnostic;
                 if level == "warning" {
-                    if rendered.starts_with("warning: ") && rendered.contains("generated") {
-                        return; // rustc's own "N warnings emitted" summary
-                    }
                     if self.verbosity == Verbosity::Quiet {
                         return;
                     }
@@ -397,6 +395,8 @@ impl Reporter for Human {
                     ));
                 }
             }
+            // cargo's artifact messages are for machines.
+            BuildEvent::Produced { .. } => {}
             BuildEvent::Cleaned {
                 files,
                 bytes,

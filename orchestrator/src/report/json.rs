@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::Reporter;
 use crate::error::Error;
-use crate::events::{BuildEvent, ExitOutcome, UnitInfo};
+use crate::events::{BuildEvent, ExitOutcome, Produced, UnitInfo};
 
 pub struct Json<W: Write> {
     out: W,
@@ -40,6 +40,19 @@ fn unit_fields(reason: &str, unit: &UnitInfo) -> serde_json::Map<String, Value> 
     if unit.mode != crate::graph::Mode::Build {
         map.insert("mode".into(), unit.mode.as_str().into());
     }
+    map
+}
+
+/// [`unit_fields`] plus what cargo's own messages carry to name a unit:
+/// `package_id`, `manifest_path` and `target` (as cargo prints them).
+fn cargo_fields(reason: &str, unit: &UnitInfo) -> serde_json::Map<String, Value> {
+    let mut map = unit_fields(reason, unit);
+    map.insert("package_id".into(), unit.cargo.package_id.clone().into());
+    map.insert(
+        "manifest_path".into(),
+        unit.cargo.manifest_path.display().to_string().into(),
+    );
+    map.insert("target".into(), unit.cargo.target.clone());
     map
 }
 
@@ -118,12 +131,24 @@ impl<W: Write> Reporter for Json<W> {
             ),
             BuildEvent::Diagnostic {
                 unit,
-                level,
-                rendered,
-            } => with(
-                unit_fields("compiler-message", unit),
-                json!({"level": level, "rendered": rendered}),
-            ),
+                diagnostic,
+                replayed,
+            } => match &diagnostic.json {
+                // cargo's `compiler-message`: rustc's object under `message`.
+                Some(text) => with(
+                    cargo_fields("compiler-message", unit),
+                    json!({
+                        "message": serde_json::from_str::<Value>(text).unwrap_or(Value::Null),
+                        "level": diagnostic.level,
+                        "rendered": diagnostic.rendered,
+                        "replayed": replayed,
+                    }),
+                ),
+                None => with(
+                    unit_fields("compiler-output", unit),
+                    json!({"rendered": diagnostic.rendered}),
+                ),
+            },
             BuildEvent::JobFinished {
                 unit,
                 action,
@@ -204,6 +229,45 @@ impl<W: Write> Reporter for Json<W> {
             BuildEvent::Running { program, args } => {
                 json!({"reason": "running", "program": program, "args": args})
             }
+            BuildEvent::Produced {
+                unit,
+                produced:
+                    Produced::Compiled {
+                        filenames,
+                        executable,
+                    },
+                fresh,
+            } => with(
+                cargo_fields("compiler-artifact", unit),
+                json!({
+                    "profile": unit.cargo.profile,
+                    "features": unit.cargo.features,
+                    "filenames": filenames,
+                    "executable": executable,
+                    "fresh": fresh,
+                }),
+            ),
+            BuildEvent::Produced {
+                unit,
+                produced:
+                    Produced::ScriptRan {
+                        linked_libs,
+                        linked_paths,
+                        cfgs,
+                        env,
+                        out_dir,
+                    },
+                ..
+            } => with(
+                cargo_fields("build-script-executed", unit),
+                json!({
+                    "linked_libs": linked_libs,
+                    "linked_paths": linked_paths,
+                    "cfgs": cfgs,
+                    "env": env,
+                    "out_dir": out_dir,
+                }),
+            ),
             BuildEvent::Cleaned {
                 files,
                 bytes,
