@@ -39,6 +39,12 @@ enum Command {
     Run(RunArgs),
     /// Remove orchestrator's outputs and state.
     Clean(CleanArgs),
+    /// Run a command (default: check) now and again whenever a file it depends on is saved.
+    #[command(visible_alias = "w")]
+    Watch {
+        #[command(subcommand)]
+        command: Option<WatchCommand>,
+    },
     /// Print the crate graph, marking what the current sources would rebuild and why.
     Graph(GraphArgs),
     /// Print a shell completion script (`orchestrator completions bash > ...`).
@@ -46,6 +52,22 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `BuildArgs` with every default (what plain `watch` checks with).
+#[derive(Debug, Parser)]
+struct Defaults {
+    #[command(flatten)]
+    build: BuildArgs,
+}
+
+/// What `watch` runs.
+#[derive(Debug, Subcommand)]
+enum WatchCommand {
+    Check(BuildArgs),
+    Build(BuildArgs),
+    Test(TestArgs),
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -340,32 +362,32 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Build(args) => build(args, CargoCommand::Build, Then::Nothing),
         Command::Check(args) => build(args, CargoCommand::Check, Then::Nothing),
-        Command::Test(mut args) => {
-            let mut test_args: Vec<String> = args.filter.into_iter().collect();
-            test_args.extend(args.args);
-            let run = TestRun {
-                no_run: args.no_run,
-                no_fail_fast: args.no_fail_fast,
-                args: test_args,
-                color: match args.build.color {
-                    Color::Auto => "auto",
-                    Color::Always => "always",
-                    Color::Never => "never",
-                }
-                .to_owned(),
-                quiet: args.build.quiet,
-                error_format: match args.build.message_format {
-                    MessageFormat::Json => "json",
-                    MessageFormat::Human => "human",
-                }
-                .to_owned(),
-            };
-            args.build.workspace.doc = args.doc;
-            build(args.build, CargoCommand::Test, Then::Test(run))
+        Command::Test(args) => {
+            let (build_args, run) = test_run(args);
+            build(build_args, CargoCommand::Test, Then::Test(run))
         }
         // cargo's plan for `run` is `build`'s with one binary selected
         // (`cargo run --unit-graph` cannot be used: it fails after printing).
         Command::Run(args) => build(args.build, CargoCommand::Build, Then::Run(args.args)),
+        Command::Watch { command } => {
+            let (args, command, then) = match command {
+                None => (
+                    Defaults::parse_from(["check"]).build,
+                    CargoCommand::Check,
+                    Then::Nothing,
+                ),
+                Some(WatchCommand::Check(args)) => (args, CargoCommand::Check, Then::Nothing),
+                Some(WatchCommand::Build(args)) => (args, CargoCommand::Build, Then::Nothing),
+                Some(WatchCommand::Test(args)) => {
+                    let (build_args, run) = test_run(args);
+                    (build_args, CargoCommand::Test, Then::Test(run))
+                }
+                Some(WatchCommand::Run(args)) => {
+                    (args.build, CargoCommand::Build, Then::Run(args.args))
+                }
+            };
+            watch(args, command, then)
+        }
         Command::Clean(args) => clean(args),
         Command::Graph(args) => graph(args),
         Command::Completions { shell } => {
@@ -390,6 +412,31 @@ fn arguments(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         args.remove(1);
     }
     args
+}
+
+/// `test`'s build arguments and what to run after the build.
+fn test_run(mut args: TestArgs) -> (BuildArgs, TestRun) {
+    let mut test_args: Vec<String> = args.filter.into_iter().collect();
+    test_args.extend(args.args);
+    let run = TestRun {
+        no_run: args.no_run,
+        no_fail_fast: args.no_fail_fast,
+        args: test_args,
+        color: match args.build.color {
+            Color::Auto => "auto",
+            Color::Always => "always",
+            Color::Never => "never",
+        }
+        .to_owned(),
+        quiet: args.build.quiet,
+        error_format: match args.build.message_format {
+            MessageFormat::Json => "json",
+            MessageFormat::Human => "human",
+        }
+        .to_owned(),
+    };
+    args.build.workspace.doc = args.doc;
+    (args.build, run)
 }
 
 /// What follows a successful build.
@@ -500,7 +547,29 @@ fn options(
     Ok(options)
 }
 
-fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
+/// How a command reports, and its options, from its arguments.
+struct Setup {
+    format: MessageFormat,
+    verbosity: Verbosity,
+    color: bool,
+    tty: bool,
+    explain: bool,
+    options: crate::Result<BuildOptions>,
+}
+
+impl Setup {
+    fn reporter(&self) -> Box<dyn report::Reporter> {
+        report::reporter(
+            self.format,
+            self.verbosity,
+            self.color,
+            self.tty,
+            self.explain,
+        )
+    }
+}
+
+fn setup(args: BuildArgs, command: CargoCommand) -> Setup {
     let tty = std::io::stderr().is_terminal();
     let color = match args.color {
         Color::Always => true,
@@ -513,7 +582,6 @@ fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
         (_, 1) => Verbosity::Verbose,
         _ => Verbosity::VeryVerbose,
     };
-    let mut reporter = report::reporter(args.message_format, verbosity, color, tty, args.explain);
     let options = options(&args.workspace, command, color, args.touch).map(|o| BuildOptions {
         jobs: args.jobs.map(|j| j as usize),
         extra_verbose: verbosity == Verbosity::VeryVerbose,
@@ -523,21 +591,81 @@ fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
         timings: args.timings,
         ..o
     });
+    Setup {
+        format: args.message_format,
+        verbosity,
+        color,
+        tty,
+        explain: args.explain,
+        options,
+    }
+}
+
+/// Build, then what follows; the exit code on success.
+fn execute(
+    options: &BuildOptions,
+    then: &Then,
+    reporter: &mut dyn report::Reporter,
+) -> crate::Result<i32> {
+    match then {
+        Then::Test(_) | Then::Run(_) if options.dry_run => {
+            driver::build(options, reporter).map(|_| 0)
+        }
+        Then::Nothing => driver::build(options, reporter).map(|_| 0),
+        Then::Test(run) => driver::build_session(options, reporter)
+            .and_then(|(session, _)| runner::test(&session, run, reporter))
+            .map(|_| 0),
+        Then::Run(args) => runner::build_and_run(options, args, reporter),
+    }
+}
+
+fn watch(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
+    let setup = setup(args, command);
+    let _ = crate::interrupt::install();
+    let mut reporter = setup.reporter();
+    let result = setup.options.as_ref().map_err(|e| Error::Usage {
+        message: e.to_string(),
+        help: e.help().unwrap_or_default(),
+    });
+    let result = result.and_then(|options| {
+        crate::watch::watch(options, reporter.as_mut(), &mut || {
+            // Each round reports afresh (counts, bars), as a new command.
+            let mut reporter = setup.reporter();
+            let outcome = match &then {
+                Then::Run(args) => {
+                    runner::build_and_spawn(options, args, reporter.as_mut()).map(Some)
+                }
+                other => execute(options, other, reporter.as_mut()).map(|_| None),
+            };
+            outcome.unwrap_or_else(|error| {
+                reporter.error(&error);
+                None
+            })
+        })
+    });
+    if let Some(signal) = crate::interrupt::received() {
+        return crate::interrupt::exit_code(signal);
+    }
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            reporter.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+fn build(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
+    let setup = setup(args, command);
     // Without a handler, SIGINT/SIGTERM would kill orchestrator alone and
     // leave its rustc children running. (If none can be installed, signals
     // keep their default action.)
     let _ = crate::interrupt::install();
+    let mut reporter = setup.reporter();
     let reporter = reporter.as_mut();
-    let result = options.and_then(|options| match then {
-        Then::Test(_) | Then::Run(_) if options.dry_run => {
-            driver::build(&options, reporter).map(|_| 0)
-        }
-        Then::Nothing => driver::build(&options, reporter).map(|_| 0),
-        Then::Test(run) => driver::build_session(&options, reporter)
-            .and_then(|(session, _)| runner::test(&session, &run, reporter))
-            .map(|_| 0),
-        Then::Run(args) => runner::build_and_run(&options, &args, reporter),
-    });
+    let result = setup
+        .options
+        .and_then(|options| execute(&options, &then, reporter));
     if let Some(signal) = crate::interrupt::received() {
         // Children stopped, nothing half-done recorded: exit as cargo does.
         return crate::interrupt::exit_code(signal);

@@ -238,6 +238,14 @@ pub enum BuildEvent {
         produced: Produced,
         fresh: bool,
     },
+    /// `watch`: the command is done; waiting for a change.
+    Watching {
+        directories: usize,
+    },
+    /// `watch`: a watched file changed; the command runs again.
+    WatchTriggered {
+        path: std::path::PathBuf,
+    },
     /// `clean`: what was removed (or, with `--dry-run`, would be).
     Cleaned {
         files: u64,

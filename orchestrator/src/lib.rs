@@ -55,5 +55,6 @@ pub mod runner;
 pub mod rustc;
 pub mod schedule;
 pub mod touch;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -306,6 +306,29 @@ pub fn build_and_run(
     args: &[String],
     reporter: &mut dyn Reporter,
 ) -> Result<i32> {
+    let (session, program) = build_program(opts, args, reporter)?;
+    drop(session);
+    program.exec()
+}
+
+/// [`build_and_run`] without handing over the process: the program runs as
+/// a child (`watch run` stops it when a file changes).
+pub fn build_and_spawn(
+    opts: &BuildOptions,
+    args: &[String],
+    reporter: &mut dyn Reporter,
+) -> Result<std::process::Child> {
+    let (session, program) = build_program(opts, args, reporter)?;
+    drop(session);
+    program.spawn()
+}
+
+/// Choose the program, build it, and prepare its command.
+fn build_program(
+    opts: &BuildOptions,
+    args: &[String],
+    reporter: &mut dyn Reporter,
+) -> Result<(Session, Program)> {
     let selected = opts
         .cargo_args
         .iter()
@@ -356,15 +379,46 @@ pub fn build_and_run(
         opts.cargo_args.push(name);
     }
     let (session, _) = driver::build_session(&opts, reporter)?;
-    run(&session, args, reporter)
+    let program = program(&session, args, reporter)?;
+    Ok((session, program))
+}
+
+/// The program to run, with cargo's run environment.
+struct Program {
+    path: PathBuf,
+    invocation: crate::rustc::Invocation,
+}
+
+impl Program {
+    /// On Unix, replace orchestrator (`exec`, as cargo does), so the
+    /// program's exit code and signals are the command's; this returns only
+    /// if that fails. Elsewhere it is waited for and its exit code returned.
+    fn exec(self) -> Result<i32> {
+        let mut cmd = self.invocation.command();
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            let error = cmd.exec();
+            Err(Error::io("run", &self.path, error))
+        }
+        #[cfg(not(unix))]
+        {
+            let status = crate::interrupt::spawn(&mut cmd)
+                .and_then(|mut child| child.wait())
+                .map_err(|e| Error::io("run", &self.path, e))?;
+            Ok(status.code().unwrap_or(101))
+        }
+    }
+
+    fn spawn(self) -> Result<std::process::Child> {
+        crate::interrupt::spawn(&mut self.invocation.command())
+            .map_err(|e| Error::io("run", &self.path, e))
+    }
 }
 
 /// `run`: the program cargo's plan selected (its one root binary or
-/// example), with cargo's run environment and `args`. On Unix it replaces
-/// orchestrator (`exec`, as cargo does), so its exit code and signals are
-/// the command's; this returns only if that fails. Elsewhere it is waited
-/// for and its exit code returned.
-pub fn run(session: &Session, args: &[String], reporter: &mut dyn Reporter) -> Result<i32> {
+/// example), with `args`.
+fn program(session: &Session, args: &[String], reporter: &mut dyn Reporter) -> Result<Program> {
     let graph = &session.graph;
     let mut roots = graph.units().iter().filter(|u| {
         u.is_root && u.mode == Mode::Build && matches!(u.kind, UnitKind::Bin | UnitKind::Example)
@@ -391,18 +445,5 @@ pub fn run(session: &Session, args: &[String], reporter: &mut dyn Reporter) -> R
         program: path.clone(),
         args: args.to_vec(),
     });
-    let mut cmd = invocation.command();
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        let error = cmd.exec();
-        Err(Error::io("run", &path, error))
-    }
-    #[cfg(not(unix))]
-    {
-        let status = crate::interrupt::spawn(&mut cmd)
-            .and_then(|mut child| child.wait())
-            .map_err(|e| Error::io("run", &path, e))?;
-        Ok(status.code().unwrap_or(101))
-    }
+    Ok(Program { path, invocation })
 }

@@ -445,3 +445,91 @@ fn json_output_is_read_by_a_cargo_message_parser() {
     let text = human(&ws, "build", &[]);
     assert!(text.stderr.contains("never_called"), "{}", text.describe());
 }
+
+/// The events of one round of `watch`, up to `build-finished`.
+fn next_round(running: &mut Spawned) -> Vec<serde_json::Value> {
+    let from = running.events.len();
+    let done = running.wait_for(std::time::Duration::from_secs(120), |e| {
+        reason(e) == "build-finished"
+    });
+    assert!(
+        done,
+        "no build-finished; events so far: {:?}",
+        running.events
+    );
+    running.events[from..].to_vec()
+}
+
+fn compiled_in(events: &[serde_json::Value]) -> Vec<String> {
+    let mut all: Vec<String> = events
+        .iter()
+        .filter(|e| reason(e) == "crate-finished" && e["action"] != "fresh")
+        .map(|e| format!("{} {}", label(e), e["action"].as_str().unwrap_or("?")))
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
+    use std::os::unix::process::CommandExt;
+    let ws = Ws::new("chain");
+    let mut cmd = orchestrator();
+    cmd.args(["watch", "build", "--manifest-path"])
+        .arg(ws.manifest())
+        .args(["--message-format", "json"])
+        .current_dir(&ws.root)
+        .process_group(0);
+    let mut running = Spawned::start(&mut cmd);
+    let pgid = running.pid();
+    let first = next_round(&mut running);
+    assert_eq!(compiled_in(&first).len(), 4, "{first:?}");
+    assert!(
+        running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
+            == "watching")
+    );
+
+    // A private body: the library compiles, the binary is relinked.
+    ws.replace(
+        "level_a/src/lib.rs",
+        "fn secret_offset() -> i64 {\n    3\n}",
+        "fn secret_offset() -> i64 {\n    5\n}",
+    );
+    let body = next_round(&mut running);
+    assert!(
+        body.iter().any(|e| reason(e) == "watch-triggered"
+            && e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("level_a/src/lib.rs"))),
+        "{body:?}"
+    );
+    assert_eq!(
+        compiled_in(&body),
+        ["level_a (lib) compiled", "top (bin) relinked"],
+        "{body:?}"
+    );
+    assert!(
+        running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
+            == "watching")
+    );
+
+    // A comment: a round that compiles nothing.
+    ws.replace("level_a/src/lib.rs", "    5\n}", "    5 // five\n}");
+    let comment = next_round(&mut running);
+    assert!(compiled_in(&comment).is_empty(), "{comment:?}");
+    assert!(
+        running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
+            == "watching")
+    );
+
+    // Ctrl-C ends it like an interrupted cargo, leaving nothing running.
+    let status = Command::new("kill")
+        .args(["-INT", &running.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let stopped = running.finish();
+    assert_eq!(stopped.code(), Some(130), "{}", stopped.describe());
+    assert!(group_members(pgid).is_empty());
+    assert_dev_matches_cargo(&ws);
+}

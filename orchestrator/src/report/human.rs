@@ -395,6 +395,16 @@ impl Reporter for Human {
                     ));
                 }
             }
+            BuildEvent::Watching { directories } => {
+                let rest = format!(
+                    "{directories} director{} for changes (Ctrl-C to stop)",
+                    if *directories == 1 { "y" } else { "ies" }
+                );
+                self.status("Watching", Style::new().cyan(), &rest);
+            }
+            BuildEvent::WatchTriggered { path } => {
+                self.status("Changed", Style::new().cyan(), &shown(path));
+            }
             // cargo's artifact messages are for machines.
             BuildEvent::Produced { .. } => {}
             BuildEvent::Cleaned {

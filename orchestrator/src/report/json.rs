@@ -268,6 +268,12 @@ impl<W: Write> Reporter for Json<W> {
                     "out_dir": out_dir,
                 }),
             ),
+            BuildEvent::Watching { directories } => {
+                json!({"reason": "watching", "directories": directories})
+            }
+            BuildEvent::WatchTriggered { path } => {
+                json!({"reason": "watch-triggered", "path": path})
+            }
             BuildEvent::Cleaned {
                 files,
                 bytes,

@@ -1,0 +1,262 @@
+//! `watch`: run a command (`check`, `build`, `test`, `run`) again whenever
+//! a file it depends on is saved.
+//!
+//! Owns: which paths are watched — the workspace manifest, `Cargo.lock` and
+//! `.cargo/`, every local package's root and its targets' source
+//! directories, and every file the ledger says a local unit read (module
+//! files, `include_str!` data, build scripts' `rerun-if-changed` paths) —
+//! debouncing, and the loop. Each round re-runs the whole pipeline, so what
+//! is rebuilt is decided as for a plain command: from content, never from
+//! the event.
+//! Never: prints (events go to the reporter), or treats an event as a
+//! change (a save that leaves the content as it was rebuilds nothing).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::driver::{self, BuildOptions};
+use crate::error::{Error, Result};
+use crate::events::BuildEvent;
+use crate::graph::Source;
+use crate::report::Reporter;
+
+/// How long the files must stay quiet after an event before the command
+/// runs: an editor's save (write, rename, metadata) is over by then.
+pub const DEBOUNCE: Duration = Duration::from_millis(5);
+
+/// What to watch: directories, each recursively or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchSet {
+    pub recursive: BTreeSet<PathBuf>,
+    pub flat: BTreeSet<PathBuf>,
+    /// Events below here are ignored (the target directory).
+    pub ignore: Vec<PathBuf>,
+}
+
+impl WatchSet {
+    /// From the plan and ledger of `opts`'s workspace. Reads state under
+    /// the build lock, which it releases before returning.
+    pub fn of(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<WatchSet> {
+        let session = driver::prepare(opts, reporter)?;
+        let graph = &session.graph;
+        let root = &graph.workspace_root;
+        let mut set = WatchSet {
+            ignore: vec![
+                session.target_dir.clone(),
+                root.join("target"),
+                root.join(".git"),
+            ],
+            ..WatchSet::default()
+        };
+        set.flat.insert(root.clone());
+        if root.join(".cargo").is_dir() {
+            set.flat.insert(root.join(".cargo"));
+        }
+        for unit in graph.units() {
+            let package = graph.package(unit.pkg);
+            if !matches!(package.source, Source::Member | Source::Path) {
+                continue;
+            }
+            set.flat.insert(package.root.clone());
+            if let Some(dir) = unit.target.src_path.parent() {
+                set.recursive.insert(dir.to_path_buf());
+            }
+            let Some(entry) = session.ledger.get(&session.specs[unit.id].key) else {
+                continue;
+            };
+            for input in &entry.inputs {
+                let path = root.join(&input.path);
+                let dir = match input.dir {
+                    true => Some(path.as_path()),
+                    false => path.parent(),
+                };
+                if let Some(dir) = dir {
+                    set.flat.insert(dir.to_path_buf());
+                }
+            }
+        }
+        // A directory watched recursively covers what is below it.
+        let recursive = set.recursive.clone();
+        set.recursive
+            .retain(|d| !recursive.iter().any(|r| r != d && d.starts_with(r)));
+        set.flat
+            .retain(|d| !set.recursive.iter().any(|r| d.starts_with(r)));
+        Ok(set)
+    }
+
+    pub fn len(&self) -> usize {
+        self.recursive.len() + self.flat.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether an event on `path` may matter.
+    fn relevant(&self, path: &Path) -> bool {
+        !self.ignore.iter().any(|i| path.starts_with(i))
+    }
+}
+
+/// What ended a wait.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// A watched file changed: the first path seen.
+    Changed(PathBuf),
+    /// SIGINT / SIGTERM.
+    Interrupted,
+    /// The watcher stopped delivering events.
+    Stopped,
+}
+
+/// Watches a [`WatchSet`]; [`Watch::wait`] blocks until something changes.
+pub struct Watch {
+    watcher: notify::RecommendedWatcher,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+    set: WatchSet,
+}
+
+impl Watch {
+    pub fn new() -> Result<Watch> {
+        let (tx, events) = mpsc::channel();
+        let watcher = notify::recommended_watcher(move |event| {
+            let _ = tx.send(event);
+        })
+        .map_err(|e| watch_error(Path::new("."), e))?;
+        Ok(Watch {
+            watcher,
+            events,
+            set: WatchSet::default(),
+        })
+    }
+
+    /// Watch `set` instead of what was watched before.
+    pub fn update(&mut self, set: WatchSet) -> Result<()> {
+        if set == self.set {
+            return Ok(());
+        }
+        for dir in self.set.recursive.iter().chain(&self.set.flat) {
+            let _ = self.watcher.unwatch(dir);
+        }
+        for (dirs, mode) in [
+            (&set.recursive, RecursiveMode::Recursive),
+            (&set.flat, RecursiveMode::NonRecursive),
+        ] {
+            for dir in dirs.iter().filter(|d| d.is_dir()) {
+                self.watcher
+                    .watch(dir, mode)
+                    .map_err(|e| watch_error(dir, e))?;
+            }
+        }
+        self.set = set;
+        Ok(())
+    }
+
+    /// Forget events that arrived while the command ran: its own writes,
+    /// and saves it has already seen.
+    pub fn drain(&self) {
+        while self.events.try_recv().is_ok() {}
+    }
+
+    /// Block until a relevant event, then until the files have been quiet
+    /// for `debounce`; or until interrupted.
+    pub fn wait(&self, debounce: Duration) -> Woken {
+        let tick = Duration::from_millis(50);
+        let first = loop {
+            if crate::interrupt::received().is_some() {
+                return Woken::Interrupted;
+            }
+            match self.events.recv_timeout(tick) {
+                // Reading a file (the command's own hashing does) is no change.
+                Ok(Ok(event)) if writes(&event.kind) => {
+                    if let Some(path) = event.paths.iter().find(|p| self.set.relevant(p)) {
+                        break path.clone();
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Woken::Stopped,
+            }
+        };
+        let mut quiet_since = Instant::now();
+        while quiet_since.elapsed() < debounce {
+            match self.events.recv_timeout(debounce - quiet_since.elapsed()) {
+                Ok(Ok(event)) if writes(&event.kind) => quiet_since = Instant::now(),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Woken::Changed(first)
+    }
+}
+
+/// An event that can change a file's content or existence.
+fn writes(kind: &notify::EventKind) -> bool {
+    use notify::event::{EventKind, MetadataKind, ModifyKind};
+    !matches!(
+        kind,
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
+    )
+}
+
+fn watch_error(path: &Path, error: notify::Error) -> Error {
+    Error::Usage {
+        message: format!("could not watch `{}`: {error}", path.display()),
+        help: "on Linux, raise fs.inotify.max_user_watches, or watch a smaller workspace"
+            .to_owned(),
+    }
+}
+
+/// Run `round` now and after every change, until interrupted (SIGINT,
+/// SIGTERM). `round` runs the command with a reporter of its own and
+/// returns, for `watch run`, the program it started: it is stopped at the
+/// next change, before the command runs again.
+pub fn watch(
+    opts: &BuildOptions,
+    reporter: &mut dyn Reporter,
+    round: &mut dyn FnMut() -> Option<std::process::Child>,
+) -> Result<()> {
+    let mut watch = Watch::new()?;
+    loop {
+        let mut child = round();
+        if crate::interrupt::received().is_some() {
+            stop_child(&mut child);
+            return Ok(());
+        }
+        // A workspace cargo cannot load keeps the previous set: fixing the
+        // manifest is a change to a file in it.
+        if let Ok(set) = WatchSet::of(opts, &mut Quiet) {
+            watch.update(set)?;
+        }
+        watch.drain();
+        reporter.event(&BuildEvent::Watching {
+            directories: watch.set.len(),
+        });
+        let woken = watch.wait(DEBOUNCE);
+        stop_child(&mut child);
+        match woken {
+            Woken::Changed(path) => reporter.event(&BuildEvent::WatchTriggered { path }),
+            Woken::Interrupted | Woken::Stopped => return Ok(()),
+        }
+    }
+}
+
+fn stop_child(child: &mut Option<std::process::Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+        crate::interrupt::forget(c.id());
+    }
+}
+
+/// A reporter that drops everything: reading the watch set must not print.
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn event(&mut self, _event: &BuildEvent) {}
+    fn error(&mut self, _error: &Error) {}
+}
