@@ -251,32 +251,21 @@ impl WorkspaceArgs {
             args.push(flag.to_owned());
             args.push(value.to_owned());
         };
-        for p in &self.package {
-            pair("--package", p);
-        }
-        for e in &self.exclude {
-            pair("--exclude", e);
-        }
-        for b in &self.bin {
-            pair("--bin", b);
-        }
-        for e in &self.example {
-            pair("--example", e);
-        }
-        for t in &self.test {
-            pair("--test", t);
-        }
-        for b in &self.bench {
-            pair("--bench", b);
-        }
-        for f in &self.features {
-            pair("--features", f);
-        }
-        for t in &self.target {
-            pair("--target", t);
-        }
-        for c in &self.config {
-            pair("--config", c);
+        let repeated = [
+            ("--package", &self.package),
+            ("--exclude", &self.exclude),
+            ("--bin", &self.bin),
+            ("--example", &self.example),
+            ("--test", &self.test),
+            ("--bench", &self.bench),
+            ("--features", &self.features),
+            ("--target", &self.target),
+            ("--config", &self.config),
+        ];
+        for (flag, values) in repeated {
+            for value in values {
+                pair(flag, value);
+            }
         }
         pair("--profile", &self.profile(command));
         let flags = [

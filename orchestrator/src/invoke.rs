@@ -49,6 +49,23 @@ pub struct InvocationContext<'a> {
     pub artifact_dir: bool,
 }
 
+/// The enabled features as `--cfg`s, then the `--check-cfg`s that declare
+/// `docsrs`, `test` and every feature the package has (cargo's
+/// `features_args` and `check_cfg_args`).
+fn feature_args(enabled: &[String], declared: &[String]) -> Vec<String> {
+    let mut args = Vec::new();
+    for feature in enabled {
+        args.push("--cfg".to_owned());
+        args.push(format!("feature=\"{feature}\""));
+    }
+    let values: Vec<String> = declared.iter().map(|f| format!("\"{f}\"")).collect();
+    args.push("--check-cfg".to_owned());
+    args.push("cfg(docsrs,test)".to_owned());
+    args.push("--check-cfg".to_owned());
+    args.push(format!("cfg(feature, values({}))", values.join(", ")));
+    args
+}
+
 /// How `test` runs doc tests: what cargo decides from its command line.
 pub struct DoctestOptions<'a> {
     /// `--color`: `auto`, `always`, `never`.
@@ -394,19 +411,9 @@ impl InvocationContext<'_> {
         for a in lto.args() {
             push(&a);
         }
-        for feature in &doctest.features {
-            push("--cfg");
-            push(&format!("feature=\"{feature}\""));
+        for arg in feature_args(&doctest.features, &package.declared_features) {
+            push(&arg);
         }
-        push("--check-cfg");
-        push("cfg(docsrs,test)");
-        push("--check-cfg");
-        let values: Vec<String> = package
-            .declared_features
-            .iter()
-            .map(|f| format!("\"{f}\""))
-            .collect();
-        push(&format!("cfg(feature, values({}))", values.join(", ")));
         if let Some(output) = own_script.and_then(|run| scripts.output(run)) {
             for cfg in &output.cfgs {
                 push("--cfg");
@@ -552,19 +559,9 @@ impl InvocationContext<'_> {
             push("--cfg");
             push("test");
         }
-        for feature in &unit.features {
-            push("--cfg");
-            push(&format!("feature=\"{feature}\""));
+        for arg in feature_args(&unit.features, &package.declared_features) {
+            push(&arg);
         }
-        push("--check-cfg");
-        push("cfg(docsrs,test)");
-        push("--check-cfg");
-        let values: Vec<String> = package
-            .declared_features
-            .iter()
-            .map(|f| format!("\"{f}\""))
-            .collect();
-        push(&format!("cfg(feature, values({}))", values.join(", ")));
         let meta = &self.specs[id].metadata;
         push("-C");
         push(&format!("metadata={meta}"));
