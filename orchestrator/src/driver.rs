@@ -106,6 +106,8 @@ pub struct Session {
     pub infos: UnitMap<UnitInfo>,
     /// Per unit: rustc may inline across crates (R6).
     pub optimizing: UnitMap<bool>,
+    /// Per unit: `test` is one of its cfgs (R7).
+    pub cfg_test: UnitMap<bool>,
     pub ledger: Ledger,
     pub toolchain_hash: String,
     pub cache: SyntaxCache,
@@ -396,6 +398,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         outputs,
         infos,
         optimizing,
+        cfg_test,
         ledger,
         toolchain_hash,
         cache,
@@ -514,6 +517,7 @@ pub fn build_session(
             jobs: s.jobs,
             profile: &s.profile,
             record_links: &record_links,
+            cfg_test: &s.cfg_test,
             started: s.started,
             scripts,
             rustc_bootstrap: s.env.get("RUSTC_BOOTSTRAP").cloned(),

@@ -114,6 +114,7 @@ fn resolve_one(touch: &TouchSpec, graph: &CrateGraph, cache: &SyntaxCache) -> Re
         &relative_to(&graph.unit(unit).target.src_path, root),
         None,
         cache,
+        crate::classify::Items::WithoutTests,
     );
     let found = view.find(&touch.path);
     let wanted = touch.path.join("::");

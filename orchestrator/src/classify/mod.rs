@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use cache::SyntaxCache;
 pub use compare::{ChangeClass, Classification, compare, compare_files};
-pub use summary::{FileSummary, ItemSummary, summarize};
+pub use summary::{FileSummary, ItemSummary, Items, summarize};
 pub use walk::{CrateView, walk};
 
 use crate::ledger::FileRecord;
@@ -31,14 +31,20 @@ pub fn current_view(
     src: &Path,
     compiled: Option<&dyn Fn(&Path) -> bool>,
     cache: &SyntaxCache,
+    items: Items,
 ) -> CrateView {
     walk(src, compiled, &mut |path| {
-        cache.summarize_file(&ws_root.join(path))
+        cache.summarize_file(&ws_root.join(path), items)
     })
 }
 
 /// The crate as the ledger recorded it: summaries of the recorded hashes.
-pub fn recorded_view(src: &Path, recorded: &[FileRecord], cache: &SyntaxCache) -> CrateView {
+pub fn recorded_view(
+    src: &Path,
+    recorded: &[FileRecord],
+    cache: &SyntaxCache,
+    items: Items,
+) -> CrateView {
     let hashes: HashMap<&Path, &str> = recorded
         .iter()
         .map(|f| (f.path.as_path(), f.hash.as_str()))
@@ -46,7 +52,7 @@ pub fn recorded_view(src: &Path, recorded: &[FileRecord], cache: &SyntaxCache) -
     let compiled = |path: &Path| hashes.contains_key(path);
     walk(src, Some(&compiled), &mut |path| {
         let hash = hashes.get(path)?;
-        Some((hash.to_string(), cache.get(hash)?))
+        Some((hash.to_string(), cache.get(hash, items)?))
     })
 }
 
@@ -73,7 +79,8 @@ pub fn classify_crate(
     cache: &SyntaxCache,
     cx: &CrateContext<'_>,
 ) -> Classification {
-    let old = recorded_view(src, recorded, cache);
+    let items = Items::for_unit(cx.cfg_test);
+    let old = recorded_view(src, recorded, cache, items);
     if let Some(why) = &old.unresolved {
         return Classification::new(
             ChangeClass::Signature,
@@ -84,7 +91,7 @@ pub fn classify_crate(
     let read: std::collections::HashSet<&Path> =
         recorded.iter().map(|f| f.path.as_path()).collect();
     let compiled = |path: &Path| read.contains(path);
-    let new = current_view(ws_root, src, Some(&compiled), cache);
+    let new = current_view(ws_root, src, Some(&compiled), cache, items);
     // Files rustc read that the walker does not reach (`include!`,
     // `include_str!`, macro-generated modules): any change is a signature change.
     for file in recorded {
@@ -100,7 +107,8 @@ pub fn classify_crate(
         }
     }
     // R7: with `--cfg test`, the `#[cfg(test)]` items the summaries left out
-    // are real code.
+    // are real code. (Summaries for such units keep them: this only holds
+    // if one was made without them.)
     let has_cfg_test = old
         .files
         .values()

@@ -77,7 +77,25 @@ pub struct ModDecl {
 }
 
 /// Summarize `source`. Never fails: unparsable input gives `parsed: false`.
-pub fn summarize(source: &str) -> FileSummary {
+/// Which items a summary holds (R7): `#[cfg(test)]` items are left out,
+/// except for a unit where `test` is a cfg (a test harness, `--cfg test`),
+/// for which they are code like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Items {
+    WithoutTests,
+    WithTests,
+}
+
+impl Items {
+    pub fn for_unit(cfg_test: bool) -> Items {
+        match cfg_test {
+            true => Items::WithTests,
+            false => Items::WithoutTests,
+        }
+    }
+}
+
+pub fn summarize(source: &str, items: Items) -> FileSummary {
     let Ok(file) = syn::parse_file(source) else {
         return FileSummary {
             format: SUMMARY_FORMAT,
@@ -100,6 +118,7 @@ pub fn summarize(source: &str) -> FileSummary {
         items: Vec::new(),
         modules: Vec::new(),
         has_cfg_test: false,
+        with_tests: items == Items::WithTests,
     };
     let mut inner_tokens = TokenStream::new();
     for attr in masked_attrs(&file.attrs) {
@@ -129,12 +148,14 @@ struct Summarizer<'a> {
     items: Vec<ItemSummary>,
     modules: Vec<ModDecl>,
     has_cfg_test: bool,
+    /// Keep `#[cfg(test)]` items (R7).
+    with_tests: bool,
 }
 
 impl Summarizer<'_> {
     fn items(&mut self, items: &[Item], module: &[String]) {
         for item in items {
-            if rules::is_cfg_test(rules::item_attrs(item)) {
+            if !self.with_tests && rules::is_cfg_test(rules::item_attrs(item)) {
                 self.has_cfg_test = true;
                 continue; // R7
             }

@@ -3,8 +3,13 @@
 //! side is checked against itself (no change at all).
 
 use super::compare::{ChangeClass, compare_files};
-use super::summary::summarize;
+use super::summary::{FileSummary, Items};
 use ChangeClass::*;
+
+/// The summary of a unit without `test` among its cfgs.
+fn summarize(source: &str) -> FileSummary {
+    super::summary::summarize(source, Items::WithoutTests)
+}
 
 fn class(before: &str, after: &str, release: bool) -> ChangeClass {
     compare_files(&summarize(before), &summarize(after), release)
@@ -611,6 +616,36 @@ fn crate_level_facts_are_recorded_per_file() {
     );
     assert_eq!(s.includes, ["$CARGO_MANIFEST_DIR/src/lib.rs", "?"]);
     assert!(summarize("#[cfg(test)]\nmod tests {}\n").has_cfg_test);
+    // Where `test` is a cfg (a test harness) they are code like any other.
+    let tests = "#[cfg(test)]\nmod tests {\n    fn t() { assert!(true); }\n}\n";
+    let with = super::summary::summarize(tests, Items::WithTests);
+    assert!(!with.has_cfg_test);
+    assert_eq!(
+        with.items.len(),
+        summarize("mod tests {\n    fn t() { assert!(true); }\n}\n")
+            .items
+            .len()
+    );
+    let edited = tests.replace("assert!(true)", "assert!(1 == 1)");
+    assert!(
+        compare_files(
+            &with,
+            &super::summary::summarize(&edited, Items::WithTests),
+            false
+        )
+        .is_some(),
+        "a test body edit is a change of the test harness"
+    );
+    let comment = tests.replace("(true); }", "(true); } // c");
+    assert!(
+        compare_files(
+            &with,
+            &super::summary::summarize(&comment, Items::WithTests),
+            false
+        )
+        .is_none(),
+        "a comment is not"
+    );
     assert!(!summarize("#[cfg(any(test, unix))]\nmod m {}\n").has_cfg_test);
 
     let flags = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();

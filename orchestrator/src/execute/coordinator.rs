@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::worker::{Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_all};
 use crate::buildscript::BuildOutput;
+use crate::classify::Items;
 use crate::error::{Error, Result};
 use crate::events::{
     BuildEvent, BuildSummary, Diagnostic, JobTiming, Produced, Stage, UnitInfo, Verdict,
@@ -40,6 +41,8 @@ pub struct Execution<'a> {
     pub profile: &'a Profile,
     /// Per unit: record the binary's link step, to relink it later.
     pub record_links: &'a UnitMap<bool>,
+    /// Per unit: `test` is one of its cfgs (R7): summaries keep `#[cfg(test)]` items.
+    pub cfg_test: &'a UnitMap<bool>,
     pub started: Instant,
     /// Results of build scripts that are fresh (read back from disk).
     pub scripts: HashMap<UnitId, BuildOutput>,
@@ -360,7 +363,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     JobKind::Compile {
                         invocation,
                         record_link: self.exec.record_links[id],
-                        summarize: package.source == Source::Member,
+                        summarize: (package.source == Source::Member)
+                            .then(|| Items::for_unit(self.exec.cfg_test[id])),
                     },
                     stage,
                     command,

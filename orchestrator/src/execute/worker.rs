@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::Sender;
 
 use crate::buildscript::{BuildOutput, RunDirs};
-use crate::classify::SyntaxCache;
+use crate::classify::{Items, SyntaxCache};
 use crate::error::{Error, Result};
 use crate::graph::{Package, UnitId};
 use crate::ledger::{FileRecord, LinkRecipe, hash_file, hash_path, write_atomic};
@@ -40,11 +40,12 @@ pub struct Job {
 #[derive(Debug, Clone)]
 pub enum JobKind {
     /// `record_link`: ask rustc for the link step, to relink later.
-    /// `summarize`: cache syntax summaries of the sources (members only).
+    /// `summarize`: cache syntax summaries of the sources (members only),
+    /// with the items the unit compiles (R7).
     Compile {
         invocation: Invocation,
         record_link: bool,
-        summarize: bool,
+        summarize: Option<Items>,
     },
     Relink {
         recipe: LinkRecipe,
@@ -168,13 +169,18 @@ fn run_rustc(
     job: &Job,
     invocation: &Invocation,
     record_link: bool,
-    summarize: bool,
+    summarize: Option<Items>,
     events: &Sender<JobEvent>,
     start: Instant,
     cache: &SyntaxCache,
 ) -> std::result::Result<JobOutput, String> {
     let pre_hashes = match &job.pre_hash {
-        Some(dir) => hash_package(dir, &job.root, &job.skip, summarize.then_some(cache)),
+        Some(dir) => hash_package(
+            dir,
+            &job.root,
+            &job.skip,
+            summarize.map(|items| (cache, items)),
+        ),
         None => HashMap::new(),
     };
     std::fs::create_dir_all(&job.outputs.out_dir)
@@ -257,7 +263,7 @@ fn run_rustc(
     let file_hashes = hash_and_summarize(
         &invocation.cwd,
         &dep_info.files,
-        summarize.then_some(cache),
+        summarize.map(|items| (cache, items)),
         spawned_at,
         &job.target_dir,
     );
@@ -279,7 +285,7 @@ fn hash_package(
     package_dir: &Path,
     root: &Path,
     skip: &[PathBuf],
-    cache: Option<&SyntaxCache>,
+    cache: Option<(&SyntaxCache, Items)>,
 ) -> HashMap<PathBuf, String> {
     let mut hashes = HashMap::new();
     let mut pending = vec![package_dir.to_path_buf()];
@@ -307,8 +313,8 @@ fn hash_package(
                 let hash = blake3::hash(&bytes).to_hex().to_string();
                 // Summarize the very bytes hashed: the next build classifies
                 // against exactly what is recorded.
-                if let Some(cache) = cache {
-                    summarize_source(&path, &hash, &bytes, cache);
+                if let Some((cache, items)) = cache {
+                    summarize_source(&path, &hash, &bytes, cache, items);
                 }
                 hashes.insert(relative_to(&path, root), hash);
             }
@@ -326,7 +332,7 @@ fn hash_package(
 fn hash_and_summarize(
     cwd: &Path,
     files: &[PathBuf],
-    cache: Option<&SyntaxCache>,
+    cache: Option<(&SyntaxCache, Items)>,
     spawned_at: SystemTime,
     target_dir: &Path,
 ) -> HashMap<PathBuf, String> {
@@ -337,8 +343,8 @@ fn hash_and_summarize(
             let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
             let bytes = std::fs::read(&path).ok()?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            if let Some(cache) = cache {
-                summarize_source(f, &hash, &bytes, cache);
+            if let Some((cache, items)) = cache {
+                summarize_source(f, &hash, &bytes, cache, items);
             }
             let generated = normalize(&path).starts_with(target_dir);
             (generated || settled(modified, spawned_at)).then(|| (f.clone(), hash))
@@ -351,11 +357,11 @@ fn settled(modified: SystemTime, spawned_at: SystemTime) -> bool {
     crate::paths::written_before(modified, spawned_at)
 }
 
-fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache) {
+fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache, items: Items) {
     if path.extension().is_some_and(|e| e == "rs")
         && let Ok(source) = std::str::from_utf8(bytes)
     {
-        cache.summarize(hash, source);
+        cache.summarize(hash, source, items);
     }
 }
 
