@@ -165,7 +165,6 @@ pub enum BuildEvent {
         command: String,
         /// `KEY=value ...`: what orchestrator sets in the command's environment.
         env: String,
-        estimate: Option<Duration>,
     },
     StageChanged {
         unit: UnitInfo,
@@ -237,6 +236,11 @@ pub enum BuildEvent {
         unit: UnitInfo,
         produced: Produced,
         fresh: bool,
+    },
+    /// The live estimate of the time left: sent whenever a job starts or
+    /// ends (human output only).
+    Remaining {
+        estimate: Duration,
     },
     /// `watch`: the command is done; waiting for a change.
     Watching {

@@ -216,6 +216,37 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
+    /// The time left, as far as the plan's durations tell: the longest
+    /// remaining path through the jobs not finished (a running job counts
+    /// what its own path has left), or the work left spread over the
+    /// workers, whichever is longer. Updated as jobs start and end, so it
+    /// follows the build instead of a fixed total.
+    fn remaining_ms(&self) -> u64 {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let plan = self.exec.plan;
+        let mut critical = 0u64;
+        let mut work = 0u64;
+        for id in self.exec.cx.graph.ids() {
+            let state = &self.state[id];
+            if !state.action.is_job() {
+                continue;
+            }
+            let elapsed = match state.status {
+                Status::Queued => 0,
+                Status::Running => now.saturating_sub(state.started_at),
+                Status::Done | Status::Failed => continue,
+            };
+            critical = critical.max(plan.priorities[id].saturating_sub(elapsed));
+            work += plan.units[id].predicted_ms.saturating_sub(elapsed);
+        }
+        critical.max(work / self.exec.jobs.max(1) as u64)
+    }
+
+    fn report_remaining(&mut self) {
+        let estimate = Duration::from_millis(self.remaining_ms());
+        self.reporter.event(&BuildEvent::Remaining { estimate });
+    }
+
     fn estimate_ms(&self, id: UnitId) -> Option<u64> {
         let entry = self.ledger.get(self.key(id))?;
         Some(match self.state[id].action {
@@ -379,11 +410,11 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             stage,
             command,
             env,
-            estimate: self.estimate_ms(id).map(Duration::from_millis),
         });
         self.state[id].status = Status::Running;
         self.state[id].open = true;
         self.state[id].started_at = self.epoch.elapsed().as_millis() as u64;
+        self.report_remaining();
         let pre_hash = match (&package.source, cx.settings[id].immutable_root.is_some()) {
             (Source::Member | Source::Path, false) => Some(package.root.clone()),
             _ => None,
@@ -569,6 +600,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             verdict: self.verdict(unit),
         });
         self.report_produced(unit, false);
+        self.report_remaining();
     }
 
     /// A build script ran: keep what it printed for the units that use it,

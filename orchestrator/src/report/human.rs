@@ -1,7 +1,8 @@
 //! Human output: indicatif bars on a terminal, one plain line per event otherwise.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -26,10 +27,9 @@ struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
     jobs: HashMap<UnitId, ProgressBar>,
-    /// Recorded durations of the jobs not finished yet, when all are known.
-    remaining: Option<Duration>,
-    estimates: HashMap<UnitId, Duration>,
-    parallelism: u32,
+    /// The coordinator's latest estimate of the time left, and when it
+    /// came: the bar counts down from it between updates.
+    remaining: Arc<Mutex<Option<(Instant, Duration)>>>,
 }
 
 impl Human {
@@ -38,9 +38,7 @@ impl Human {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             overall: ProgressBar::hidden(),
             jobs: HashMap::new(),
-            remaining: None,
-            estimates: HashMap::new(),
-            parallelism: 1,
+            remaining: Arc::new(Mutex::new(None)),
         });
         Human {
             verbosity,
@@ -84,35 +82,40 @@ impl Human {
 
     fn start_bars(&mut self, total: usize, jobs: usize, estimate: Option<Duration>) {
         let Some(bars) = &mut self.bars else { return };
+        let remaining = bars.remaining.clone();
         let style = ProgressStyle::with_template(
-            "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} crates  {elapsed}{msg}",
+            "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} crates  {elapsed}{eta_left}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "eta_left",
+            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let left = remaining.lock().ok().and_then(|r| *r);
+                if let Some((at, left)) = left {
+                    let left = left.saturating_sub(at.elapsed());
+                    let _ = write!(w, "  ETA {:.1}s", left.as_secs_f64());
+                }
+            },
+        )
         .progress_chars("=> ");
         let overall = bars.multi.add(ProgressBar::new(total as u64));
         overall.set_style(style);
         overall.set_prefix("Building");
         overall.enable_steady_tick(Duration::from_millis(120));
         bars.overall = overall;
-        bars.remaining = estimate;
-        bars.parallelism = jobs.max(1) as u32;
-        bars.update_eta();
+        // Until the first job starts: the recorded work spread over the workers.
+        bars.set_remaining(estimate.map(|e| e / jobs.max(1) as u32));
     }
 }
 
 impl Bars {
-    fn update_eta(&self) {
-        match self.remaining {
-            Some(left) => {
-                let eta = left / self.parallelism;
-                self.overall
-                    .set_message(format!("  ETA {:.1}s", eta.as_secs_f64()));
-            }
-            None => self.overall.set_message(""),
+    fn set_remaining(&self, estimate: Option<Duration>) {
+        if let Ok(mut remaining) = self.remaining.lock() {
+            *remaining = estimate.map(|e| (Instant::now(), e));
         }
     }
 
-    fn job_started(&mut self, unit: &UnitInfo, stage: Stage, estimate: Option<Duration>) {
+    fn job_started(&mut self, unit: &UnitInfo, stage: Stage) {
         let style = ProgressStyle::with_template("{prefix:>12.green} {msg} {elapsed:.dim}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let bar = self.multi.add(ProgressBar::new_spinner());
@@ -121,9 +124,6 @@ impl Bars {
         bar.set_message(format!("{}: {}", unit.label(), stage.as_str()));
         bar.enable_steady_tick(Duration::from_millis(120));
         self.jobs.insert(unit.id, bar);
-        if let Some(estimate) = estimate {
-            self.estimates.insert(unit.id, estimate);
-        }
     }
 
     fn job_ended(&mut self, unit: &UnitInfo) {
@@ -131,11 +131,7 @@ impl Bars {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }
-        if let (Some(left), Some(done)) = (self.remaining, self.estimates.remove(&unit.id)) {
-            self.remaining = Some(left.saturating_sub(done));
-        }
         self.overall.inc(1);
-        self.update_eta();
     }
 }
 
@@ -230,7 +226,6 @@ impl Reporter for Human {
                 stage,
                 command,
                 env,
-                estimate,
             } => {
                 let verb = match action {
                     Action::Relink => "Relinking",
@@ -251,7 +246,7 @@ impl Reporter for Human {
                     );
                 }
                 if let Some(bars) = &mut self.bars {
-                    bars.job_started(unit, *stage, *estimate);
+                    bars.job_started(unit, *stage);
                 }
             }
             BuildEvent::StageChanged {
@@ -393,6 +388,11 @@ impl Reporter for Human {
                         "{error}: {failed} targets failed:\n{}",
                         list.join("\n")
                     ));
+                }
+            }
+            BuildEvent::Remaining { estimate } => {
+                if let Some(bars) = &self.bars {
+                    bars.set_remaining(Some(*estimate));
                 }
             }
             BuildEvent::Watching { directories } => {

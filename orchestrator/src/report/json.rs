@@ -268,6 +268,8 @@ impl<W: Write> Reporter for Json<W> {
                     "out_dir": out_dir,
                 }),
             ),
+            // Progress for a terminal, not a fact about the build.
+            BuildEvent::Remaining { .. } => return,
             BuildEvent::Watching { directories } => {
                 json!({"reason": "watching", "directories": directories})
             }
