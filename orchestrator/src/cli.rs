@@ -307,7 +307,9 @@ struct BuildArgs {
     /// environment orchestrator sets for them)
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// Output format: human-readable, or one JSON object per line on stdout
+    /// Output format, as cargo's: human, short, or JSON on stdout (json,
+    /// json-diagnostic-short, json-diagnostic-rendered-ansi,
+    /// json-render-diagnostics)
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
     /// Coloring of human output and compiler diagnostics
@@ -418,11 +420,7 @@ fn test_run(mut args: TestArgs) -> (BuildArgs, TestRun) {
         }
         .to_owned(),
         quiet: args.build.quiet,
-        error_format: match args.build.message_format {
-            MessageFormat::Json => "json",
-            MessageFormat::Human => "human",
-        }
-        .to_owned(),
+        error_format: args.build.message_format.rustdoc_error_format().to_owned(),
     };
     args.build.workspace.doc = args.doc;
     (args.build, run)
@@ -571,15 +569,18 @@ fn setup(args: BuildArgs, command: CargoCommand) -> Setup {
         (_, 1) => Verbosity::Verbose,
         _ => Verbosity::VeryVerbose,
     };
-    let options = options(&args.workspace, command, color, args.touch).map(|o| BuildOptions {
-        jobs: args.jobs.map(|j| j as usize),
-        extra_verbose: verbosity == Verbosity::VeryVerbose,
-        dry_run: args.dry_run,
-        explain: args.explain,
-        relink: !args.no_relink,
-        timings: args.timings,
-        ..o
-    });
+    let rustc_color = args.message_format.ansi(color);
+    let options =
+        options(&args.workspace, command, rustc_color, args.touch).map(|o| BuildOptions {
+            short_diagnostics: args.message_format.short(),
+            jobs: args.jobs.map(|j| j as usize),
+            extra_verbose: verbosity == Verbosity::VeryVerbose,
+            dry_run: args.dry_run,
+            explain: args.explain,
+            relink: !args.no_relink,
+            timings: args.timings,
+            ..o
+        });
     Setup {
         format: args.message_format,
         verbosity,

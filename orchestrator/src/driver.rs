@@ -48,6 +48,8 @@ pub struct BuildOptions {
     pub jobs: Option<usize>,
     /// Ask rustc for coloured diagnostics.
     pub color: bool,
+    /// Ask rustc for short diagnostics.
+    pub short_diagnostics: bool,
     /// The environment orchestrator runs in.
     pub env: BTreeMap<String, String>,
     /// Simulated changes (`--touch`).
@@ -78,6 +80,7 @@ impl BuildOptions {
             config: Vec::new(),
             jobs: None,
             color: false,
+            short_diagnostics: false,
             env,
             touches: Vec::new(),
             dry_run: false,
@@ -125,7 +128,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn invocation_context(&self, color: bool, extra_verbose: bool) -> InvocationContext<'_> {
+    pub fn invocation_context(
+        &self,
+        color: bool,
+        short_diagnostics: bool,
+        extra_verbose: bool,
+    ) -> InvocationContext<'_> {
         InvocationContext {
             graph: &self.graph,
             specs: &self.specs,
@@ -135,6 +143,7 @@ impl Session {
             profile: &self.profile,
             toolchain: &self.toolchain,
             color,
+            short_diagnostics,
             cargo_exe: self.cargo_exe.clone(),
             env: &self.env,
             config_env: &self.config_env,
@@ -338,6 +347,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         profile: &profile,
         toolchain: &toolchain,
         color: opts.color,
+        short_diagnostics: opts.short_diagnostics,
         cargo_exe: cargo_exe.clone(),
         env: &env,
         config_env: &config_env,
@@ -507,7 +517,7 @@ pub fn build_session(
     let mut ledger = std::mem::take(ledger);
     let scripts = std::mem::take(scripts);
     let s = &session;
-    let cx = s.invocation_context(opts.color, opts.extra_verbose);
+    let cx = s.invocation_context(opts.color, opts.short_diagnostics, opts.extra_verbose);
     let result = execute::execute(
         Execution {
             cx: &cx,

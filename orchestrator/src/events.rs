@@ -290,6 +290,39 @@ pub struct Diagnostic {
     pub json: Option<String>,
 }
 
+impl Diagnostic {
+    /// The same message without ANSI colour sequences (in `rendered`, and as
+    /// `\u001b[...m` escapes in the JSON), for a replay in a build that does
+    /// not ask for colour.
+    pub fn without_colors(&self) -> Diagnostic {
+        Diagnostic {
+            level: self.level.clone(),
+            rendered: strip_ansi(&self.rendered, "\u{1b}["),
+            json: self.json.as_deref().map(|j| strip_ansi(j, "\\u001b[")),
+        }
+    }
+}
+
+/// `text` without the SGR sequences that start with `intro` (`ESC [` ...
+/// up to and including the final `m`).
+fn strip_ansi(text: &str, intro: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(intro) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + intro.len()..];
+        match after.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                out.push_str(intro);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// How a child process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitOutcome {
@@ -396,4 +429,21 @@ pub struct ScheduleStats {
     pub efficiency: f64,
     /// The jobs on the critical path, first to last.
     pub critical_path: Vec<UnitId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Diagnostic;
+
+    #[test]
+    fn colours_are_dropped_from_text_and_json() {
+        let d = Diagnostic {
+            level: "warning".into(),
+            rendered: "\u{1b}[1m\u{1b}[33mwarning\u{1b}[0m: x [not a colour]".into(),
+            json: Some(r#"{"rendered":"\u001b[1mwarning\u001b[0m: x"}"#.into()),
+        };
+        let plain = d.without_colors();
+        assert_eq!(plain.rendered, "warning: x [not a colour]");
+        assert_eq!(plain.json.as_deref(), Some(r#"{"rendered":"warning: x"}"#));
+    }
 }

@@ -31,6 +31,8 @@ pub struct InvocationContext<'a> {
     pub toolchain: &'a Toolchain,
     /// Ask rustc for coloured diagnostics.
     pub color: bool,
+    /// Ask rustc for short diagnostics (`--message-format short`).
+    pub short_diagnostics: bool,
     /// `CARGO` for children: the cargo executable.
     pub cargo_exe: OsString,
     /// The environment orchestrator was started with.
@@ -489,10 +491,13 @@ impl InvocationContext<'_> {
         args.push(src.into_os_string());
         let mut push = |a: &str| args.push(OsString::from(a));
         push("--error-format=json");
-        push(if self.color {
-            "--json=diagnostic-rendered-ansi,artifacts,future-incompat"
-        } else {
-            "--json=artifacts,future-incompat"
+        push(match (self.color, self.short_diagnostics) {
+            (true, false) => "--json=diagnostic-rendered-ansi,artifacts,future-incompat",
+            (true, true) => {
+                "--json=diagnostic-rendered-ansi,artifacts,future-incompat,diagnostic-short"
+            }
+            (false, false) => "--json=artifacts,future-incompat",
+            (false, true) => "--json=artifacts,future-incompat,diagnostic-short",
         });
         // A test unit's crate type is rustc's default for `--test` (cargo's
         // `build_base_args`; docs/rustc-facts.md §11).

@@ -134,7 +134,7 @@ pub fn test(session: &Session, run: &TestRun, reporter: &mut dyn Reporter) -> Re
             duration: started.elapsed(),
         });
     }
-    let cx = session.invocation_context(false, false);
+    let cx = session.invocation_context(false, false, false);
     let mut summary = TestSummary {
         passed: 0,
         failed: Vec::new(),
@@ -439,7 +439,7 @@ fn program(session: &Session, args: &[String], reporter: &mut dyn Reporter) -> R
             message: format!("`{}` has no executable", unit.target.name),
             help: "select a binary with `--bin NAME`".to_owned(),
         })?;
-    let cx = session.invocation_context(false, false);
+    let cx = session.invocation_context(false, false, false);
     let invocation = cx.target_process(unit.id, &path, args, &session.scripts);
     reporter.event(&BuildEvent::Running {
         program: path.clone(),

@@ -444,6 +444,71 @@ fn json_output_is_read_by_a_cargo_message_parser() {
     // In human output too, as cargo does.
     let text = human(&ws, "build", &[]);
     assert!(text.stderr.contains("never_called"), "{}", text.describe());
+
+    // cargo's other formats: what rust-analyzer asks for (ANSI colours in
+    // `rendered`), rustc's short form, and diagnostics rendered on stderr.
+    let rendered = |args: &[&str]| {
+        // A new body each time: the library is compiled, not replayed.
+        let text = ws.read("toolkit/src/lib.rs");
+        let touched = match text.contains("    1\n}") {
+            true => text.replace("    1\n}", "    2\n}"),
+            false => text.replace("    2\n}", "    1\n}"),
+        };
+        ws.write("toolkit/src/lib.rs", &touched);
+        let mut cmd = orchestrator();
+        cmd.arg("check").args(args).current_dir(&ws.root);
+        raw(&mut cmd)
+    };
+    let ansi = rendered(&["--message-format", "json-diagnostic-rendered-ansi"]);
+    let message = ansi
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"compiler-message\""))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .next()
+        .expect("a compiler-message");
+    assert!(
+        message["message"]["rendered"]
+            .as_str()
+            .unwrap_or("")
+            .contains('\u{1b}')
+    );
+    let short = rendered(&["--message-format", "short"]);
+    assert!(
+        short
+            .stderr
+            .contains(": warning: function `never_called` is never used"),
+        "{}",
+        short.describe()
+    );
+    let on_stderr = rendered(&["--message-format", "json-render-diagnostics"]);
+    assert!(
+        !on_stdout_has(&on_stderr, "compiler-message"),
+        "{}",
+        on_stderr.describe()
+    );
+    assert!(
+        on_stderr.stderr.contains("never_called"),
+        "{}",
+        on_stderr.describe()
+    );
+    // A warning recorded with colours is replayed without them where none
+    // are asked for.
+    rendered(&["--message-format", "json-diagnostic-rendered-ansi"]);
+    let mut cmd = orchestrator();
+    cmd.args(["check", "--color", "never"])
+        .current_dir(&ws.root);
+    let plain = raw(&mut cmd);
+    assert!(
+        plain.stderr.contains("never_called"),
+        "{}",
+        plain.describe()
+    );
+    assert!(!plain.stderr.contains('\u{1b}'), "{}", plain.describe());
+}
+
+fn on_stdout_has(out: &Outcome, reason: &str) -> bool {
+    out.stdout.contains(&format!("\"reason\":\"{reason}\""))
 }
 
 /// The events of one round of `watch`, up to `build-finished`.

@@ -542,7 +542,14 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         let Some(entry) = self.ledger.get(self.key(unit)) else {
             return;
         };
+        // Recorded as the compile asked for them: colours are dropped if
+        // this build does not ask for any.
+        let color = self.exec.cx.color;
         for diagnostic in entry.diagnostics.clone() {
+            let diagnostic = match color {
+                true => diagnostic,
+                false => diagnostic.without_colors(),
+            };
             self.reporter.event(&BuildEvent::Diagnostic {
                 unit: self.exec.infos[unit].clone(),
                 diagnostic,

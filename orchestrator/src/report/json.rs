@@ -12,12 +12,23 @@ use crate::events::{BuildEvent, ExitOutcome, Produced, UnitInfo};
 
 pub struct Json<W: Write> {
     out: W,
+    /// `json-render-diagnostics`: rustc's diagnostics go to stderr,
+    /// rendered, instead of being `compiler-message` events.
+    render_diagnostics: bool,
 }
 
 impl Json<std::io::Stdout> {
     pub fn stdout() -> Self {
         Json {
             out: std::io::stdout(),
+            render_diagnostics: false,
+        }
+    }
+
+    pub fn rendering_diagnostics(self) -> Self {
+        Json {
+            render_diagnostics: true,
+            ..self
         }
     }
 }
@@ -129,6 +140,10 @@ impl<W: Write> Reporter for Json<W> {
                 unit_fields("crate-stage", unit),
                 json!({"stage": stage.as_str(), "elapsed_ms": ms(*elapsed)}),
             ),
+            BuildEvent::Diagnostic { diagnostic, .. } if self.render_diagnostics => {
+                eprint!("{}", diagnostic.rendered);
+                return;
+            }
             BuildEvent::Diagnostic {
                 unit,
                 diagnostic,
