@@ -328,6 +328,9 @@ struct BuildArgs {
     /// Recompile dependent binaries instead of relinking them after codegen-only changes
     #[arg(long)]
     no_relink: bool,
+    /// After a failure, go on building what does not depend on it
+    #[arg(long)]
+    keep_going: bool,
     /// Write an HTML report of the build's jobs (Gantt chart, concurrency,
     /// critical path) to <target-dir>/<profile>/orchestrator-timings.html
     #[arg(long)]
@@ -578,6 +581,7 @@ fn setup(args: BuildArgs, command: CargoCommand) -> Setup {
             dry_run: args.dry_run,
             explain: args.explain,
             relink: !args.no_relink,
+            keep_going: args.keep_going,
             timings: args.timings,
             ..o
         });

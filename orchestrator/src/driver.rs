@@ -64,6 +64,8 @@ pub struct BuildOptions {
     pub timings: bool,
     /// `-vv`: show dependencies' warnings, as cargo does.
     pub extra_verbose: bool,
+    /// Build as much as possible after a failure.
+    pub keep_going: bool,
 }
 
 impl BuildOptions {
@@ -88,6 +90,7 @@ impl BuildOptions {
             relink: true,
             timings: false,
             extra_verbose: false,
+            keep_going: false,
         }
     }
 }
@@ -528,6 +531,7 @@ pub fn build_session(
             profile: &s.profile,
             record_links: &record_links,
             cfg_test: &s.cfg_test,
+            keep_going: opts.keep_going,
             started: s.started,
             scripts,
             rustc_bootstrap: s.env.get("RUSTC_BOOTSTRAP").cloned(),

@@ -146,7 +146,12 @@ pub fn test(session: &Session, run: &TestRun, reporter: &mut dyn Reporter) -> Re
             summary.skipped = exes.len() - i;
             break;
         }
-        let invocation = cx.target_process(exe.unit, &exe.path, &run.args, &session.scripts);
+        // cargo passes `-q` on to libtest harnesses.
+        let mut args = run.args.clone();
+        if run.quiet && session.graph.unit(exe.unit).test_harness() {
+            args.push("--quiet".to_owned());
+        }
+        let invocation = cx.target_process(exe.unit, &exe.path, &args, &session.scripts);
         reporter.event(&BuildEvent::TestStarted {
             unit: info(exe.unit),
             what: exe.what.clone(),

@@ -148,3 +148,36 @@ fn breaking_and_restoring_a_built_workspace() {
     out.assert_compiled(["bad_lib", "app"]);
     assert_eq!(before, assert_dev_matches_cargo(&ws));
 }
+
+/// `--keep-going`: after a failure, what does not depend on it is still
+/// built (as cargo's flag); without it, nothing new starts.
+#[test]
+fn keep_going_builds_what_does_not_depend_on_the_failure() {
+    let ws = Ws::new("diamond");
+    let right = ws.read("right/src/lib.rs");
+    ws.write(
+        "right/src/lib.rs",
+        &format!("{right}\ncompile_error!(\"broken\");\n"),
+    );
+    let mut stop = build_cmd(&ws);
+    stop.args(["-j", "1"]);
+    let stopped = run(&mut stop);
+    assert_eq!(stopped.code(), Some(101));
+    stopped.assert_consistent_stream();
+    // With one worker, `right` runs before `left` (same priority, cargo's
+    // unit order): its failure stops the build before `left` starts.
+    assert!(
+        !stopped.compiled().contains("left"),
+        "{}",
+        stopped.describe()
+    );
+
+    let mut going = build_cmd(&ws);
+    going.args(["-j", "1", "--keep-going"]);
+    let kept = run(&mut going);
+    assert_eq!(kept.code(), Some(101), "{}", kept.describe());
+    kept.assert_consistent_stream();
+    assert!(kept.compiled().contains("left"), "{}", kept.describe());
+    assert!(!kept.compiled().contains("top"), "{}", kept.describe());
+    assert_eq!(label(kept.one("crate-failed")), "right (lib)");
+}

@@ -43,6 +43,9 @@ pub struct Execution<'a> {
     pub record_links: &'a UnitMap<bool>,
     /// Per unit: `test` is one of its cfgs (R7): summaries keep `#[cfg(test)]` items.
     pub cfg_test: &'a UnitMap<bool>,
+    /// `--keep-going`: after a failure, keep starting the jobs that do not
+    /// depend on what failed.
+    pub keep_going: bool,
     pub started: Instant,
     /// Results of build scripts that are fresh (read back from disk).
     pub scripts: HashMap<UnitId, BuildOutput>,
@@ -265,8 +268,11 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.epoch = Instant::now();
         loop {
             // After SIGINT/SIGTERM the children are stopped (`interrupt`):
-            // wait for the running jobs to end, start nothing new.
-            if self.failed.is_empty() && crate::interrupt::received().is_none() {
+            // wait for the running jobs to end, start nothing new. After a
+            // failure, only `--keep-going` starts more (never a dependent
+            // of what failed: its inputs never become ready).
+            let may_start = self.failed.is_empty() || self.exec.keep_going;
+            if may_start && crate::interrupt::received().is_none() {
                 self.take_ready();
                 while self.running < self.exec.jobs {
                     let Some((_, _, id)) = self.ready.pop() else {
