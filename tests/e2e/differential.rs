@@ -83,7 +83,9 @@ fn a_module_file_read_by_include_str_is_data() {
     assert_dev_matches_cargo(&ws);
 }
 
-/// R7: with `--cfg test` in RUSTFLAGS, `#[cfg(test)]` items are real code.
+/// R7: with `--cfg test` in RUSTFLAGS, `#[cfg(test)]` items are real code:
+/// classified like any other (a private body edit of one is codegen-only, and
+/// the relinked binary must be cargo's).
 #[test]
 fn cfg_test_items_count_when_test_is_a_cfg() {
     let flags = "--cfg test";
@@ -112,12 +114,17 @@ fn cfg_test_items_count_when_test_is_a_cfg() {
     ws.replace(BASE, "\"alpha\"", "\"gamma\"");
     let out = build_with_flags(&ws);
     out.assert_success();
-    assert_eq!(
-        out.change_of("base (lib)"),
-        "signature",
-        "{}",
-        out.describe()
+    assert_eq!(out.change_of("base (lib)"), "codegen", "{}", out.describe());
+    let cargo = cargo_bins(&ws, opts);
+    assert!(assert_matches_cargo(&ws, &ws.bin_dir(), &cargo)[0].contains("mode=gamma"));
+    // A line added in its body moves what follows it: still cargo's binary.
+    ws.replace(
+        BASE,
+        "#[cfg(test)]\npub fn mode() -> &'static str {",
+        "#[cfg(test)]\npub fn mode() -> &'static str {\n    let _unused: u8 = 0;",
     );
+    let out = build_with_flags(&ws);
+    out.assert_success();
     let cargo = cargo_bins(&ws, opts);
     assert!(assert_matches_cargo(&ws, &ws.bin_dir(), &cargo)[0].contains("mode=gamma"));
 }
