@@ -333,12 +333,8 @@ fn human_output_levels() {
             "{ctx}"
         );
     }
-    for unit in ["core_lib (lib)", "api_server (bin)", "cli_tool (bin)"] {
-        assert!(
-            out.stderr.contains(&format!("    Compiled {unit} in ")),
-            "{ctx}"
-        );
-    }
+    // One line per unit, as cargo: the job's time only with -v.
+    assert!(!out.stderr.contains("    Compiled "), "{ctx}");
     let finished = out
         .stderr
         .lines()
@@ -359,6 +355,36 @@ fn human_output_levels() {
 
     let verbose = run(human_cmd(&ws).arg("-v"));
     assert_eq!(verbose.code(), Some(0), "{}", verbose.describe());
+    let touched = ws.read("core_lib/src/lib.rs");
+    ws.write(
+        "core_lib/src/lib.rs",
+        &format!("{touched}\nfn unused_helper() {{}}\n"),
+    );
+    let recompiled = run(human_cmd(&ws).arg("-v"));
+    for unit in ["core_lib (lib)", "api_server (bin)", "cli_tool (bin)"] {
+        assert!(
+            recompiled
+                .stderr
+                .contains(&format!("    Compiled {unit} in ")),
+            "{}",
+            recompiled.describe()
+        );
+    }
+    assert!(
+        recompiled.stderr.contains("core_lib (lib) in "),
+        "{}",
+        recompiled.describe()
+    );
+    let warned = run(&mut human_cmd(&ws));
+    assert!(
+        warned
+            .stderr
+            .contains("warning: `core_lib` (lib) generated 1 warning"),
+        "{}",
+        warned.describe()
+    );
+    ws.write("core_lib/src/lib.rs", &touched);
+    run(&mut human_cmd(&ws));
     for unit in [
         "core_lib v0.1.0 (lib)",
         "api_server v0.1.0 (bin)",

@@ -211,6 +211,7 @@ impl Reporter for Human {
                 } else if self.verbosity >= Verbosity::Verbose {
                     self.status("Fresh", Style::new().green(), &describe(unit));
                 }
+                self.warnings_generated(unit);
             }
             BuildEvent::Warning { unit, message } => {
                 // A failed relink: its line goes; the compile that follows gets its own.
@@ -290,11 +291,13 @@ impl Reporter for Human {
                     _ if unit.mode.is_check() => "Checked",
                     _ => "Compiled",
                 };
-                let mut rest = format!("{} in {}", unit.label(), secs(*duration));
-                if let Some(n) = self.warnings.get(&unit.id) {
-                    rest.push_str(&format!(" ({n} warning{})", if *n == 1 { "" } else { "s" }));
+                // One line per unit, as cargo's scrollback: the finish line
+                // (with the job's time) only with -v.
+                if self.verbosity >= Verbosity::Verbose {
+                    let rest = format!("{} in {}", unit.label(), secs(*duration));
+                    self.status(verb, Style::new().green(), &rest);
                 }
-                self.status(verb, Style::new().green(), &rest);
+                self.warnings_generated(unit);
             }
             BuildEvent::JobFailed { unit, message, .. } => {
                 if let Some(bars) = &mut self.bars {
@@ -461,6 +464,21 @@ impl Reporter for Human {
 }
 
 impl Human {
+    /// cargo's ``warning: `core_lib` (lib) generated 2 warnings`` after a
+    /// unit's warnings (compiled or replayed).
+    fn warnings_generated(&mut self, unit: &UnitInfo) {
+        let Some(n) = self.warnings.remove(&unit.id).filter(|n| *n > 0) else {
+            return;
+        };
+        let label = self.style(Style::new().yellow().bold()).apply_to("warning");
+        self.line(&format!(
+            "{label}: `{}` ({}) generated {n} warning{}",
+            unit.name(),
+            crate::graph::kind_label(unit.kind, unit.mode),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+
     fn summary(&self, summary: &BuildSummary) {
         if !summary.success {
             return; // each failed unit said so as it failed
