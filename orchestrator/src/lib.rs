@@ -28,6 +28,12 @@
 //! (`[lints]`, the workspace root before cargo is asked); [`profile`] names
 //! directories and computes LTO roles; [`touch`] resolves `--touch` arguments;
 //! [`interrupt`] stops children on SIGINT / SIGTERM.
+//!
+//! `check` and `test` run the same stages on cargo's check and test plans
+//! (units carry a [`graph::Mode`]); after a successful build [`runner`] runs
+//! what was built (test executables, doc tests through rustdoc, `run`'s
+//! program); [`watch`] re-runs a command after every save; [`clean`]
+//! removes outputs.
 
 pub mod buildscript;
 pub mod cargo;
