@@ -32,7 +32,7 @@ pub struct LedgerEntry {
     pub unit: String,
     /// Hash of `rustc -vV`.
     pub toolchain: String,
-    /// Hash of the unit's [`crate::rustc::CompileSpec`].
+    /// Hash of the unit's [`crate::fingerprint::CompileSpec`].
     pub spec: String,
     pub inputs: Vec<FileRecord>,
     pub env: Vec<EnvRecord>,
