@@ -305,7 +305,7 @@ fn rustdocflags(env: &std::collections::BTreeMap<String, String>) -> Vec<String>
 /// `run`, as cargo's `run` picks the program: `--bin` / `--example` as
 /// given; otherwise the selected package's only binary, else its
 /// `default-run`, else cargo's error listing the binaries. Then build it and
-/// run it (see [`Program`]).
+/// run it.
 pub fn build_and_run(
     opts: &BuildOptions,
     args: &[String],
