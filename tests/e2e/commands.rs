@@ -598,3 +598,36 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
     assert!(group_members(pgid).is_empty());
     assert_dev_matches_cargo(&ws);
 }
+
+#[test]
+fn a_crashing_test_is_reported_with_its_signal_and_bad_names_get_cargo_s_hints() {
+    let ws = Ws::new("lib_bin");
+    ws.write(
+        "toolkit/tests/crash.rs",
+        "#[test]\nfn aborts() {\n    std::process::abort();\n}\n",
+    );
+    let out = human(&ws, "test", &["--test", "crash"]);
+    assert_eq!(out.code(), Some(101), "{}", out.describe());
+    assert!(
+        out.stderr.contains("signal: 6, SIGABRT"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("to rerun pass `--test crash`"),
+        "{}",
+        out.describe()
+    );
+
+    // Unknown names: cargo's own message, with its closest names.
+    for (args, hint) in [
+        (&["test", "--test", "crsh"][..], "crash"),
+        (&["run", "--bin", "extr"][..], "extra"),
+        (&["check", "-p", "toolkt"][..], "toolkit"),
+    ] {
+        let out = human(&ws, args[0], &args[1..]);
+        assert_eq!(out.code(), Some(101), "{args:?}\n{}", out.describe());
+        assert!(out.stderr.contains(hint), "{args:?}\n{}", out.describe());
+        assert!(!out.stderr.contains("panicked"), "{}", out.describe());
+    }
+}
