@@ -128,6 +128,8 @@ struct Coordinator<'a, 'l> {
     sequence: u64,
     /// When the first job could start; job timings are relative to it.
     epoch: Instant,
+    /// When the time left was last reported.
+    remaining_reported: Option<Instant>,
     timings: Vec<JobTiming>,
     running: usize,
     counts: Counts,
@@ -173,6 +175,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             ready: BinaryHeap::new(),
             sequence: 0,
             epoch: Instant::now(),
+            remaining_reported: None,
             timings: Vec::new(),
             running: 0,
             counts: Counts::default(),
@@ -245,7 +248,17 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         critical.max(work / self.exec.jobs.max(1) as u64)
     }
 
+    /// At most every 100 ms: the estimate walks every unit, and a job starts
+    /// or ends many times a second in a large build.
     fn report_remaining(&mut self) {
+        let now = Instant::now();
+        if self
+            .remaining_reported
+            .is_some_and(|at| now.duration_since(at) < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.remaining_reported = Some(now);
         let estimate = Duration::from_millis(self.remaining_ms());
         self.reporter.event(&BuildEvent::Remaining { estimate });
     }
