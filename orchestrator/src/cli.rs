@@ -106,12 +106,8 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct CleanArgs {
-    /// Path to the workspace's (or a member's) Cargo.toml
-    #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
-    /// The target directory to clean [default: <cargo's target dir>/orchestrator]
-    #[arg(long, value_name = "DIR")]
-    target_dir: Option<PathBuf>,
+    #[command(flatten)]
+    location: Location,
     /// Remove only these packages' outputs (`name` or `name@version`)
     #[arg(short = 'p', long = "package", value_name = "SPEC")]
     package: Vec<String>,
@@ -147,10 +143,9 @@ enum GraphFormat {
     Dot,
 }
 
-/// Which workspace, which packages and targets, which profile: everything
-/// that goes to cargo to decide what is built.
+/// Where the workspace and orchestrator's target directory are.
 #[derive(Debug, Args)]
-struct WorkspaceArgs {
+struct Location {
     /// Path to the workspace's (or a member's) Cargo.toml [default: found
     /// by walking up from the current directory]
     #[arg(long, value_name = "PATH")]
@@ -158,6 +153,14 @@ struct WorkspaceArgs {
     /// Directory for all generated artifacts [default: <cargo's target dir>/orchestrator]
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
+}
+
+/// Which workspace, which packages and targets, which profile: everything
+/// that goes to cargo to decide what is built.
+#[derive(Debug, Args)]
+struct WorkspaceArgs {
+    #[command(flatten)]
+    location: Location,
     /// Package(s) to build (`name` or `name@version`)
     #[arg(short = 'p', long = "package", value_name = "SPEC")]
     package: Vec<String>,
@@ -454,8 +457,8 @@ fn clean(args: CleanArgs) -> i32 {
             crate::clean::clean(
                 &crate::clean::CleanOptions {
                     cwd,
-                    manifest_path: args.manifest_path,
-                    target_dir: args.target_dir,
+                    manifest_path: args.location.manifest_path,
+                    target_dir: args.location.target_dir,
                     packages: args.package,
                     profile,
                     dry_run: args.dry_run,
@@ -525,8 +528,8 @@ fn options(
     let cwd = std::env::current_dir()
         .map_err(|e| crate::Error::io("read the current directory", &PathBuf::from("."), e))?;
     let mut options = BuildOptions::new(cwd, crate::cargo::environment());
-    options.manifest_path = ws.manifest_path.clone();
-    options.target_dir = ws.target_dir.clone();
+    options.manifest_path = ws.location.manifest_path.clone();
+    options.target_dir = ws.location.target_dir.clone();
     options.command = command;
     options.cargo_args = ws.cargo_args(command);
     options.profile = ws.profile(command);
