@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::report::{self, MessageFormat, Verbosity};
 use crate::runner::{self, TestRun};
 use crate::touch::TouchSpec;
+use crate::watch::Round;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -628,15 +629,35 @@ fn watch(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
         crate::watch::watch(options, reporter.as_mut(), &mut || {
             // Each round reports afresh (counts, bars), as a new command.
             let mut reporter = setup.reporter();
+            let reporter = reporter.as_mut();
             let outcome = match &then {
                 Then::Run(args) => {
-                    runner::build_and_spawn(options, args, reporter.as_mut()).map(Some)
+                    runner::build_and_spawn(options, args, reporter).map(|(session, child)| Round {
+                        session: Some(session),
+                        child: Some(child),
+                    })
                 }
-                other => execute(options, other, reporter.as_mut()).map(|_| None),
+                Then::Test(run) if !options.dry_run => driver::build_session(options, reporter)
+                    .map(|(session, _)| {
+                        if let Err(error) = runner::test(&session, run, reporter) {
+                            reporter.error(&error);
+                        }
+                        Round {
+                            session: Some(session),
+                            child: None,
+                        }
+                    }),
+                _ => driver::build_session(options, reporter).map(|(session, _)| Round {
+                    session: Some(session),
+                    child: None,
+                }),
             };
             outcome.unwrap_or_else(|error| {
                 reporter.error(&error);
-                None
+                Round {
+                    session: None,
+                    child: None,
+                }
             })
         })
     });

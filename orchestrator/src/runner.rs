@@ -317,15 +317,16 @@ pub fn build_and_run(
 }
 
 /// [`build_and_run`] without handing over the process: the program runs as
-/// a child (`watch run` stops it when a file changes).
+/// a child (`watch run` stops it when a file changes). The session is
+/// returned too; drop it soon, it holds the target directory's lock.
 pub fn build_and_spawn(
     opts: &BuildOptions,
     args: &[String],
     reporter: &mut dyn Reporter,
-) -> Result<std::process::Child> {
+) -> Result<(Session, std::process::Child)> {
     let (session, program) = build_program(opts, args, reporter)?;
-    drop(session);
-    program.spawn()
+    let child = program.spawn()?;
+    Ok((session, child))
 }
 
 /// Choose the program, build it, and prepare its command.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
-use crate::driver::{self, BuildOptions};
+use crate::driver::{self, BuildOptions, Session};
 use crate::error::{Error, Result};
 use crate::events::BuildEvent;
 use crate::graph::Source;
@@ -41,7 +41,11 @@ impl WatchSet {
     /// From the plan and ledger of `opts`'s workspace. Reads state under
     /// the build lock, which it releases before returning.
     pub fn of(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<WatchSet> {
-        let session = driver::prepare(opts, reporter)?;
+        driver::prepare(opts, reporter).map(|session| WatchSet::from_session(&session))
+    }
+
+    /// From the plan and ledger of a session that just ran.
+    pub fn from_session(session: &Session) -> WatchSet {
         let graph = &session.graph;
         let root = &graph.workspace_root;
         let mut set = WatchSet {
@@ -85,7 +89,7 @@ impl WatchSet {
             .retain(|d| !recursive.iter().any(|r| r != d && d.starts_with(r)));
         set.flat
             .retain(|d| !set.recursive.iter().any(|r| d.starts_with(r)));
-        Ok(set)
+        set
     }
 
     pub fn len(&self) -> usize {
@@ -211,25 +215,38 @@ fn watch_error(path: &Path, error: notify::Error) -> Error {
     }
 }
 
+/// What one run of the command leaves for `watch`.
+pub struct Round {
+    /// The session of a build that got as far as running jobs: what it read
+    /// is what to watch. `None` after an error: the plan is read again.
+    pub session: Option<Session>,
+    /// `watch run`'s program: stopped at the next change.
+    pub child: Option<std::process::Child>,
+}
+
 /// Run `round` now and after every change, until interrupted (SIGINT,
-/// SIGTERM). `round` runs the command with a reporter of its own and
-/// returns, for `watch run`, the program it started: it is stopped at the
-/// next change, before the command runs again.
+/// SIGTERM). `round` runs the command with a reporter of its own.
 pub fn watch(
     opts: &BuildOptions,
     reporter: &mut dyn Reporter,
-    round: &mut dyn FnMut() -> Option<std::process::Child>,
+    round: &mut dyn FnMut() -> Round,
 ) -> Result<()> {
     let mut watch = Watch::new()?;
     loop {
-        let mut child = round();
+        let Round { session, mut child } = round();
         if crate::interrupt::received().is_some() {
             stop_child(&mut child);
             return Ok(());
         }
-        // A workspace cargo cannot load keeps the previous set: fixing the
-        // manifest is a change to a file in it.
-        if let Ok(set) = WatchSet::of(opts, &mut Quiet) {
+        // The round's own plan when it has one (its lock is released
+        // here); otherwise the plan is read again. A workspace cargo cannot
+        // load keeps the previous set: fixing the manifest is a change to a
+        // file in it.
+        let set = match session {
+            Some(session) => Ok(WatchSet::from_session(&session)),
+            None => WatchSet::of(opts, &mut Quiet),
+        };
+        if let Ok(set) = set {
             watch.update(set)?;
         }
         watch.drain();
