@@ -48,6 +48,11 @@ enum Command {
     },
     /// Print the crate graph, marking what the current sources would rebuild and why.
     Graph(GraphArgs),
+    /// Inspect the shared build cache that ORCHESTRATOR_CACHE names.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Print a shell completion script (`orchestrator completions bash > ...`).
     Completions {
         #[arg(value_enum)]
@@ -339,6 +344,22 @@ struct BuildArgs {
     /// critical path) to <target-dir>/<profile>/orchestrator-timings.html
     #[arg(long)]
     timings: bool,
+    /// Take hits from the shared build cache (ORCHESTRATOR_CACHE) but store nothing in it
+    #[arg(long, conflicts_with = "no_cache")]
+    cache_read_only: bool,
+    /// Do not use the shared build cache for this command
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Count the stored entries and files, and their size.
+    Stats,
+    /// Remove everything from the cache.
+    Clean,
+    /// Check every stored file against its hash and every entry against its files; remove what is wrong.
+    Verify,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -388,6 +409,7 @@ pub fn main() -> i32 {
         }
         Command::Clean(args) => clean(args),
         Command::Graph(args) => graph(args),
+        Command::Cache { command } => cache(command),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let name = command.get_name().to_owned();
@@ -470,6 +492,68 @@ fn clean(args: CleanArgs) -> i32 {
         });
     match result {
         Ok(_) => 0,
+        Err(error) => {
+            reporter.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+/// `orchestrator cache stats|clean|verify`.
+fn cache(command: CacheCommand) -> i32 {
+    let tty = std::io::stderr().is_terminal();
+    let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
+    let env = crate::cargo::environment();
+    let result = crate::cache::CacheSettings::resolve(&env, false, false).and_then(|settings| {
+        let Some(settings) = settings else {
+            return Err(Error::Usage {
+                message: "no build cache is configured".to_owned(),
+                help: "set ORCHESTRATOR_CACHE (e.g. `local`, `file:///path`, `redis://127.0.0.1:6379`, `http://host:port/prefix`) or `cache.url` in ~/.config/orchestrator/config.toml".to_owned(),
+            });
+        };
+        if let crate::cache::store::Backend::Dir(dir) = &settings.backend {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create the cache directory", dir, e))?;
+        }
+        let store = crate::cache::store::Store::open(&settings.backend, settings.describe())?;
+        let lines = match command {
+            CacheCommand::Stats => {
+                let s = store.stats()?;
+                vec![
+                    format!("cache:   {}", store.describe),
+                    format!("entries: {} ({} bytes)", s.entries, s.entry_bytes),
+                    format!("files:   {} ({} bytes)", s.blobs, s.blob_bytes),
+                ]
+            }
+            CacheCommand::Clean => {
+                let removed = store.clean()?;
+                vec![format!("removed {removed} objects from {}", store.describe)]
+            }
+            CacheCommand::Verify => {
+                let v = store.verify()?;
+                let mut lines = vec![format!(
+                    "checked {} files and {} entries in {}: {} corrupted file{}, {} broken entr{} removed",
+                    v.blobs,
+                    v.entries,
+                    store.describe,
+                    v.corrupt.len(),
+                    if v.corrupt.len() == 1 { "" } else { "s" },
+                    v.broken.len(),
+                    if v.broken.len() == 1 { "y" } else { "ies" },
+                )];
+                lines.extend(v.corrupt.iter().map(|p| format!("corrupted: {p}")));
+                lines.extend(v.broken.iter().map(|p| format!("broken:    {p}")));
+                lines
+            }
+        };
+        Ok(lines)
+    });
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            0
+        }
         Err(error) => {
             reporter.error(&error);
             error.exit_code()
@@ -577,8 +661,13 @@ fn setup(args: BuildArgs, command: CargoCommand) -> Setup {
         _ => Verbosity::VeryVerbose,
     };
     let rustc_color = args.message_format.ansi(color);
-    let options =
-        options(&args.workspace, command, rustc_color, args.touch).map(|o| BuildOptions {
+    let (no_cache, read_only) = (args.no_cache, args.cache_read_only);
+    let options = options(&args.workspace, command, rustc_color, args.touch)
+        .and_then(|o| {
+            let cache = crate::cache::CacheSettings::resolve(&o.env, no_cache, read_only)?;
+            Ok(BuildOptions { cache, ..o })
+        })
+        .map(|o| BuildOptions {
             short_diagnostics: args.message_format.short(),
             jobs: args.jobs.map(|j| j as usize),
             extra_verbose: verbosity == Verbosity::VeryVerbose,

@@ -66,6 +66,8 @@ pub struct BuildOptions {
     pub extra_verbose: bool,
     /// Build as much as possible after a failure.
     pub keep_going: bool,
+    /// The shared artifact cache (`ORCHESTRATOR_CACHE`, `--cache-read-only`).
+    pub cache: Option<crate::cache::CacheSettings>,
 }
 
 impl BuildOptions {
@@ -91,6 +93,7 @@ impl BuildOptions {
             timings: false,
             extra_verbose: false,
             keep_going: false,
+            cache: None,
         }
     }
 }
@@ -499,6 +502,8 @@ pub fn build_session(
                 predicted: Some(predicted),
                 timings: Vec::new(),
                 schedule: None,
+                downloaded: 0,
+                cache: None,
             },
         ));
     }
@@ -521,6 +526,15 @@ pub fn build_session(
     let scripts = std::mem::take(scripts);
     let s = &session;
     let cx = s.invocation_context(opts.color, opts.short_diagnostics, opts.extra_verbose);
+    // A simulated change runs at its real cost: nothing comes from the cache.
+    let cache = match (&opts.cache, s.touches.is_empty()) {
+        (Some(settings), true) => Some(crate::cache::Cache::open(
+            settings,
+            crate::cache::key::Remap::new(&s.layout.target_dir, &s.graph.workspace_root),
+            s.env.clone(),
+        )?),
+        _ => None,
+    };
     let result = execute::execute(
         Execution {
             cx: &cx,
@@ -535,9 +549,13 @@ pub fn build_session(
             started: s.started,
             scripts,
             rustc_bootstrap: s.env.get("RUSTC_BOOTSTRAP").cloned(),
+            cache: cache.as_ref(),
         },
         &mut ledger,
-        &RustcRunner { cache: &s.cache },
+        &RustcRunner {
+            cache: &s.cache,
+            artifacts: cache.as_ref(),
+        },
         reporter,
     );
     if result

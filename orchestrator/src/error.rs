@@ -66,6 +66,9 @@ pub enum Error {
     #[error("could not compile {}", list_crates(crates))]
     CompileFailed { crates: Vec<String> },
 
+    #[error("build cache `{url}`: {message}")]
+    Cache { url: String, message: String },
+
     #[error("could not start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 
@@ -151,6 +154,9 @@ impl Error {
             }
             Error::CompileFailed { .. } => return None,
             Error::Threads { .. } => "lower `-j` (or `build.jobs`), or free system resources",
+            Error::Cache { .. } => {
+                "set ORCHESTRATOR_CACHE to `file:///path`, `local`, `redis://host:port`, `s3://bucket/prefix`, `gs://bucket/prefix`, `azblob://container/prefix` or `http://host:port/prefix`, or `off` (the README's \"Build cache\" section)"
+            }
             Error::Usage { help, .. } => return Some(help.clone()),
             Error::TestsFailed { .. } => return None,
         };

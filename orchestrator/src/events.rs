@@ -183,7 +183,17 @@ pub enum BuildEvent {
         action: Action,
         duration: Duration,
         verdict: Verdict,
+        /// A compile whose outputs came from the shared cache.
+        downloaded: bool,
     },
+    /// The shared cache could not serve or take something; the build goes
+    /// on (`unit`: the unit it happened for).
+    CacheProblem {
+        unit: Option<UnitInfo>,
+        note: crate::cache::CacheNote,
+    },
+    /// What the build did with the shared cache (after every upload ended).
+    CacheFinished(CacheReport),
     /// Something went wrong that the build recovers from by itself.
     Warning {
         unit: UnitInfo,
@@ -392,6 +402,8 @@ pub struct Verdict {
 pub struct BuildSummary {
     pub success: bool,
     pub compiled: usize,
+    /// Compiles served by the shared cache.
+    pub downloaded: usize,
     pub relinked: usize,
     /// Build scripts run.
     pub ran: usize,
@@ -406,6 +418,18 @@ pub struct BuildSummary {
     pub failed: Vec<String>,
     pub duration: Duration,
     pub profile: Profile,
+    pub cache: Option<CacheReport>,
+}
+
+/// The shared cache in one build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheReport {
+    /// The store, without credentials.
+    pub store: String,
+    pub read_only: bool,
+    pub counts: crate::cache::CacheCounts,
+    /// Compiles that could not be stored, with why.
+    pub not_stored: Vec<String>,
 }
 
 /// When a job ran, in milliseconds since the first job could start.
@@ -413,6 +437,8 @@ pub struct BuildSummary {
 pub struct JobTiming {
     pub unit: UnitId,
     pub action: Action,
+    /// Served by the shared cache.
+    pub downloaded: bool,
     pub start_ms: u64,
     /// When the `.rmeta` was out (pipelined libraries).
     pub metadata_ms: Option<u64>,

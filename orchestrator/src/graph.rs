@@ -623,6 +623,11 @@ impl CrateGraph {
     /// dependencies, transitively, stopping at build-script runs (only their
     /// results reach dependents) and proc-macros (only the macro library
     /// itself is loaded). A binary links exactly the libraries in here.
+    /// Every unit `id` depends on, directly or not.
+    pub fn upstream(&self, id: UnitId) -> BTreeSet<UnitId> {
+        closure(id, |u| self.unit(u).deps.iter().map(|d| d.unit).collect())
+    }
+
     pub fn link_closure(&self, id: UnitId) -> BTreeSet<UnitId> {
         closure(id, |u| {
             let unit = self.unit(u);

@@ -36,6 +36,7 @@
 //! removes outputs.
 
 pub mod buildscript;
+pub mod cache;
 pub mod cargo;
 pub mod classify;
 pub mod clean;

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::worker::{Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_all};
+use super::worker::{CacheJob, Job, JobEvent, JobFailure, JobKind, JobOutput, Runner, uplift_all};
 use crate::buildscript::BuildOutput;
+use crate::cache::{Cache, CacheMode, Upload, Uploader};
 use crate::classify::Items;
 use crate::error::{Error, Result};
 use crate::events::{
-    BuildEvent, BuildSummary, Diagnostic, JobTiming, Produced, Stage, UnitInfo, Verdict,
+    BuildEvent, BuildSummary, CacheReport, Diagnostic, JobTiming, Produced, Stage, UnitInfo,
+    Verdict,
 };
 use crate::fingerprint::is_immutable;
 use crate::graph::{Source, UnitId, UnitMap};
@@ -28,6 +30,7 @@ use crate::plan::{Action, BuildPlan, Decisions, Escalation, Reason};
 use crate::profile::Profile;
 use crate::queue::{Artifact, DependencyQueue};
 use crate::report::Reporter;
+use crate::rustc::Invocation;
 use crate::schedule::{measure_schedule, waits_for};
 
 /// Everything the coordinator needs, prepared by the driver.
@@ -51,6 +54,8 @@ pub struct Execution<'a> {
     pub scripts: HashMap<UnitId, BuildOutput>,
     /// `RUSTC_BOOTSTRAP` orchestrator was started with (for build-script checks).
     pub rustc_bootstrap: Option<String>,
+    /// The shared artifact cache, if one is configured.
+    pub cache: Option<&'a Cache>,
 }
 
 pub fn execute(
@@ -76,8 +81,31 @@ pub fn execute(
             message: e.to_string(),
         })?;
     let (tx, rx) = crossbeam_channel::unbounded();
-    pool.in_place_scope(|scope| coordinator.run(scope, runner, &tx, &rx));
-    coordinator.finish()
+    let cache = coordinator.exec.cache;
+    std::thread::scope(|threads| {
+        // Uploads run beside the build and are waited for at its end.
+        let uploader = cache
+            .filter(|c| c.mode == CacheMode::ReadWrite)
+            .map(|c| Uploader::start(threads, c));
+        coordinator.uploads = uploader.as_ref().map(Uploader::sender);
+        pool.in_place_scope(|scope| coordinator.run(scope, runner, &tx, &rx));
+        let (mut summary, reporter) = coordinator.finish()?;
+        if let Some(cache) = cache {
+            let (notes, not_stored) = uploader.map(Uploader::finish).unwrap_or_default();
+            for note in notes {
+                reporter.event(&BuildEvent::CacheProblem { unit: None, note });
+            }
+            let report = CacheReport {
+                store: cache.describe().to_owned(),
+                read_only: cache.mode == CacheMode::ReadOnly,
+                counts: cache.counts(),
+                not_stored,
+            };
+            reporter.event(&BuildEvent::CacheFinished(report.clone()));
+            summary.cache = Some(report);
+        }
+        Ok(summary)
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +162,14 @@ struct Coordinator<'a, 'l> {
     running: usize,
     counts: Counts,
     failed: Vec<String>,
+    /// Where finished compiles go to be stored in the shared cache.
+    uploads: Option<crossbeam_channel::Sender<Upload>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     compiled: usize,
+    downloaded: usize,
     relinked: usize,
     ran: usize,
 }
@@ -180,6 +211,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             running: 0,
             counts: Counts::default(),
             failed: Vec::new(),
+            uploads: None,
         }
     }
 
@@ -409,12 +441,14 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     false => Stage::CompileAndLink,
                 };
                 let (command, env) = (invocation.display(), invocation.display_env());
+                let cached = self.cache_job(id, &invocation);
                 (
                     JobKind::Compile {
                         invocation,
                         record_link: self.exec.record_links[id],
                         summarize: (package.source == Source::Member)
                             .then(|| Items::for_unit(self.exec.cfg_test[id])),
+                        cached,
                     },
                     stage,
                     command,
@@ -447,6 +481,45 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             pre_hash,
             skip: vec![cx.layout.target_dir.clone()],
         })
+    }
+
+    /// What the worker needs to look the unit up in the shared cache: the
+    /// key over everything known now (settings, command, every upstream
+    /// output), and the artifacts it links, for the worker to hash.
+    fn cache_job(&self, id: UnitId, invocation: &Invocation) -> Option<Box<CacheJob>> {
+        let cache = self.exec.cache.filter(|c| !c.is_down())?;
+        let graph = self.exec.cx.graph;
+        let upstream: Vec<(String, String)> = graph
+            .upstream(id)
+            .into_iter()
+            .map(|d| {
+                let record = self.dep_record(d);
+                (record.unit, record.output)
+            })
+            .collect();
+        let partial = crate::cache::key::partial(
+            &cache.remap,
+            self.exec.toolchain,
+            &self.exec.cx.specs[id],
+            invocation,
+            &upstream,
+        );
+        let link_files = match graph.unit(id).never_links() {
+            true => Vec::new(),
+            false => graph
+                .link_closure(id)
+                .into_iter()
+                .filter_map(|d| self.exec.cx.outputs[d].linkable.clone())
+                .collect(),
+        };
+        Some(Box::new(CacheJob {
+            partial,
+            link_files,
+            third_party: matches!(
+                graph.package_of(id).source,
+                Source::Registry { .. } | Source::Git { .. }
+            ),
+        }))
     }
 
     fn handle(&mut self, event: JobEvent) {
@@ -592,6 +665,12 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     }
 
     fn succeeded(&mut self, unit: UnitId, action: Action, output: JobOutput) {
+        for note in &output.cache_notes {
+            self.reporter.event(&BuildEvent::CacheProblem {
+                unit: Some(self.exec.infos[unit].clone()),
+                note: note.clone(),
+            });
+        }
         let recorded = match action {
             Action::Relink => self.record_relink(unit, &output),
             Action::Run => self.record_run(unit, &output),
@@ -607,9 +686,13 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         match action {
             Action::Relink => self.counts.relinked += 1,
             Action::Run => self.counts.ran += 1,
+            _ if output.downloaded => self.counts.downloaded += 1,
             _ => self.counts.compiled += 1,
         }
-        self.record_timing(unit, action);
+        if let (false, Some(key)) = (output.downloaded, &output.cache_key) {
+            self.store(unit, key.clone(), &output);
+        }
+        self.record_timing(unit, action, output.downloaded);
         self.state[unit].status = Status::Done;
         if let Some(script) = &output.script {
             self.script_finished(unit, script.clone(), &output.output_hash);
@@ -624,9 +707,53 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             action,
             duration: output.duration,
             verdict: self.verdict(unit),
+            downloaded: output.downloaded,
         });
         self.report_produced(unit, false);
         self.report_remaining();
+    }
+
+    /// Hand a compile just recorded to the uploader: its outputs, and what
+    /// its ledger entry says it read. A compile that read a file whose
+    /// content is unknown (changed while rustc ran) is not stored.
+    fn store(&mut self, unit: UnitId, key: String, output: &JobOutput) {
+        let Some(uploads) = &self.uploads else {
+            return;
+        };
+        let Some(entry) = self.ledger.get(self.key(unit)) else {
+            return;
+        };
+        if entry.inputs.iter().any(|i| i.hash.is_empty()) {
+            return;
+        }
+        let root = &self.exec.cx.graph.workspace_root;
+        let outputs = &self.exec.cx.outputs[unit];
+        let _ = uploads.send(Upload {
+            key,
+            unit: self.key(unit).to_owned(),
+            label: self.exec.infos[unit].label(),
+            files: outputs
+                .required()
+                .into_iter()
+                .map(std::path::Path::to_path_buf)
+                .collect(),
+            dep_info: outputs.dep_info.clone(),
+            output: output.output_hash.clone(),
+            main: outputs.main.clone(),
+            inputs: entry
+                .inputs
+                .iter()
+                .map(|i| (root.join(&i.path), i.hash.clone()))
+                .collect(),
+            env: entry
+                .env
+                .iter()
+                .map(|e| (e.name.clone(), e.value.clone()))
+                .collect(),
+            diagnostics: entry.diagnostics.clone(),
+            duration_ms: entry.duration_ms,
+            metadata_ms: entry.metadata_ms,
+        });
     }
 
     /// A build script ran: keep what it printed for the units that use it,
@@ -874,7 +1001,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
     }
 
-    fn record_timing(&mut self, unit: UnitId, action: Action) {
+    fn record_timing(&mut self, unit: UnitId, action: Action, downloaded: bool) {
         let start = self.state[unit].started_at;
         let end = self.epoch.elapsed().as_millis() as u64;
         let metadata = match action {
@@ -884,13 +1011,14 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.timings.push(JobTiming {
             unit,
             action,
+            downloaded,
             start_ms: start,
             metadata_ms: metadata,
             end_ms: end.max(start),
         });
     }
 
-    fn finish(mut self) -> Result<BuildSummary> {
+    fn finish(mut self) -> Result<(BuildSummary, &'l mut dyn Reporter)> {
         let graph = self.exec.cx.graph;
         // Started, then stopped before its job could run again (a relink
         // that failed, whose rustc fallback never started because another
@@ -921,9 +1049,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
         let wall = self.epoch.elapsed().as_millis() as u64;
         let schedule = measure_schedule(graph, &self.timings, wall, self.exec.jobs);
-        Ok(BuildSummary {
+        let summary = BuildSummary {
             success: self.failed.is_empty() && crate::interrupt::received().is_none(),
             compiled: self.counts.compiled,
+            downloaded: self.counts.downloaded,
             relinked: self.counts.relinked,
             ran: self.counts.ran,
             fresh,
@@ -933,6 +1062,8 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             predicted: None,
             timings: self.timings,
             schedule,
-        })
+            cache: None,
+        };
+        Ok((summary, self.reporter))
     }
 }

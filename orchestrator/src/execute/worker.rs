@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::Sender;
 
 use crate::buildscript::{BuildOutput, RunDirs};
+use crate::cache::key::Remap;
+use crate::cache::{Cache, CacheNote, Hit, Lookup};
 use crate::classify::{Items, SyntaxCache};
 use crate::error::{Error, Result};
 use crate::graph::{Package, UnitId};
@@ -46,6 +48,8 @@ pub enum JobKind {
         invocation: Invocation,
         record_link: bool,
         summarize: Option<Items>,
+        /// Look the unit up in the shared cache first (and let it be stored after).
+        cached: Option<Box<CacheJob>>,
     },
     Relink {
         recipe: LinkRecipe,
@@ -59,6 +63,16 @@ pub enum JobKind {
         /// Its package's sources never change (a registry package).
         immutable: bool,
     },
+}
+
+/// What a worker needs to finish a unit's action key ([`crate::cache::key`]).
+#[derive(Debug, Clone)]
+pub struct CacheJob {
+    pub partial: blake3::Hasher,
+    /// The artifacts the unit links, hashed by the worker.
+    pub link_files: Vec<PathBuf>,
+    /// A registry or git package ([`crate::cache::Lookup::third_party`]).
+    pub third_party: bool,
 }
 
 /// What a worker reports about its job.
@@ -100,6 +114,11 @@ pub struct JobOutput {
     /// whether it reruns.
     pub script: Option<BuildOutput>,
     pub script_inputs: Vec<FileRecord>,
+    /// The outputs came from the shared cache; rustc did not run.
+    pub downloaded: bool,
+    /// The unit's action key, when the cache is on: a compile is stored under it.
+    pub cache_key: Option<String>,
+    pub cache_notes: Vec<CacheNote>,
 }
 
 #[derive(Debug)]
@@ -118,6 +137,8 @@ pub struct RustcRunner<'a> {
     /// Summaries of the member sources rustc read are cached after each
     /// compile, so the next build can classify changes against them.
     pub cache: &'a SyntaxCache,
+    /// The shared artifact cache, if one is configured.
+    pub artifacts: Option<&'a Cache>,
 }
 
 impl Runner for RustcRunner<'_> {
@@ -128,6 +149,7 @@ impl Runner for RustcRunner<'_> {
                 invocation,
                 record_link,
                 summarize,
+                cached,
             } => run_rustc(
                 job,
                 invocation,
@@ -136,6 +158,7 @@ impl Runner for RustcRunner<'_> {
                 events,
                 start,
                 self.cache,
+                self.artifacts.zip(cached.as_deref()),
             ),
             JobKind::Relink { recipe } => run_relink(job, recipe, start),
             JobKind::Run {
@@ -165,6 +188,7 @@ impl Runner for RustcRunner<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_rustc(
     job: &Job,
     invocation: &Invocation,
@@ -173,6 +197,7 @@ fn run_rustc(
     events: &Sender<JobEvent>,
     start: Instant,
     cache: &SyntaxCache,
+    artifacts: Option<(&Cache, &CacheJob)>,
 ) -> std::result::Result<JobOutput, String> {
     let pre_hashes = match &job.pre_hash {
         Some(dir) => hash_package(
@@ -183,6 +208,23 @@ fn run_rustc(
         ),
         None => HashMap::new(),
     };
+    let mut cache_notes = Vec::new();
+    let cache_key = artifacts.and_then(|(artifacts, job_key)| {
+        artifacts.key(job_key.partial.clone(), &job_key.link_files)
+    });
+    if let (Some((artifacts, job_key)), Some(key)) = (artifacts, &cache_key) {
+        let lookup = Lookup {
+            key,
+            outputs: &job.outputs,
+            invocation,
+            root: &job.root,
+            known: &pre_hashes,
+            third_party: job_key.third_party,
+        };
+        if let Some(hit) = artifacts.fetch(&lookup, &mut cache_notes) {
+            return downloaded(job, hit, pre_hashes, cache_key, cache_notes, events, start);
+        }
+    }
     std::fs::create_dir_all(&job.outputs.out_dir)
         .map_err(|e| format!("could not create `{}`: {e}", job.outputs.out_dir.display()))?;
     let spawned_at = SystemTime::now();
@@ -274,6 +316,46 @@ fn run_rustc(
         pre_hashes,
         file_hashes,
         link,
+        cache_key,
+        cache_notes,
+        ..JobOutput::default()
+    })
+}
+
+/// A cache hit: the outputs are in place. Report it as rustc's run would
+/// be reported (metadata ready, the recorded warnings), with the inputs the
+/// hit was checked against.
+fn downloaded(
+    job: &Job,
+    hit: Hit,
+    mut pre_hashes: HashMap<PathBuf, String>,
+    cache_key: Option<String>,
+    cache_notes: Vec<CacheNote>,
+    events: &Sender<JobEvent>,
+    start: Instant,
+) -> std::result::Result<JobOutput, String> {
+    let unit = job.unit;
+    if job.outputs.rmeta.is_some() {
+        let _ = events.send(JobEvent::Metadata {
+            unit,
+            at: start.elapsed(),
+            hash: hit.variant.output.clone(),
+        });
+    }
+    for diagnostic in hit.variant.diagnostics {
+        let _ = events.send(JobEvent::Message { unit, diagnostic });
+    }
+    let dep_info = DepInfo::read(&job.outputs.dep_info).map_err(|e| e.to_string())?;
+    uplift_all(&job.outputs)?;
+    pre_hashes.extend(hit.input_hashes);
+    Ok(JobOutput {
+        duration: start.elapsed(),
+        output_hash: hit.variant.output,
+        dep_info: Some(dep_info),
+        pre_hashes,
+        downloaded: true,
+        cache_key,
+        cache_notes,
         ..JobOutput::default()
     })
 }
@@ -441,8 +523,13 @@ fn run_script(
     write(&dirs.root_output, dirs.out.to_string_lossy().as_bytes())?;
     write(&dirs.output, &output.stdout)?;
     let script_inputs = script_inputs(job, &parsed, &pre_hashes, package, immutable, spawned_at);
+    // Paths of this machine are spelled portably, so that two clones whose
+    // scripts print the same thing (`-L native=<OUT_DIR>`) agree on it and
+    // their dependents share cache keys.
+    let stdout =
+        Remap::new(&job.target_dir, &job.root).portable(&String::from_utf8_lossy(&output.stdout));
     let mut identity = blake3::Hasher::new();
-    identity.update(&output.stdout);
+    identity.update(stdout.as_bytes());
     identity.update(&[0]);
     identity.update(hash_path(&dirs.out).unwrap_or_default().as_bytes());
     Ok(JobOutput {

@@ -280,12 +280,14 @@ impl Reporter for Human {
                 unit,
                 action,
                 duration,
+                downloaded,
                 ..
             } => {
                 if let Some(bars) = &mut self.bars {
                     bars.job_ended(unit);
                 }
                 let verb = match action {
+                    _ if *downloaded => "Downloaded",
                     Action::Relink => "Relinked",
                     Action::Run => "Ran",
                     _ if unit.mode.is_check() => "Checked",
@@ -311,6 +313,40 @@ impl Reporter for Human {
                         unit.name(),
                         unit.kind.as_str()
                     )),
+                }
+            }
+            BuildEvent::CacheProblem { unit, note } => {
+                let warning = self.style(Style::new().yellow().bold()).apply_to("warning");
+                match unit {
+                    Some(unit) => self.line(&format!("{warning}: {}: {note}", unit.label())),
+                    None => self.line(&format!("{warning}: {note}")),
+                }
+            }
+            BuildEvent::CacheFinished(report) => {
+                if self.verbosity == Verbosity::Quiet {
+                    return;
+                }
+                let c = &report.counts;
+                if c.hits + c.misses + c.uploaded == 0 && report.not_stored.is_empty() {
+                    return;
+                }
+                let stored = match report.read_only {
+                    true => "read-only".to_owned(),
+                    false => format!("{} stored ({} up)", c.uploaded, bytes(c.uploaded_bytes)),
+                };
+                let rest = format!(
+                    "{}: {} hit{} ({} down), {} miss{}, {stored}",
+                    report.store,
+                    c.hits,
+                    if c.hits == 1 { "" } else { "s" },
+                    bytes(c.downloaded_bytes),
+                    c.misses,
+                    if c.misses == 1 { "" } else { "es" },
+                );
+                self.status("Cache", Style::new().cyan(), &rest);
+                for unit in &report.not_stored {
+                    let warning = self.style(Style::new().yellow().bold()).apply_to("warning");
+                    self.line(&format!("{warning}: not stored in the build cache: {unit}"));
                 }
             }
             BuildEvent::BuildFinished(summary) => {
@@ -487,8 +523,12 @@ impl Human {
             0 => String::new(),
             n => format!(", {n} build script{} run", if n == 1 { "" } else { "s" }),
         };
+        let downloaded = match summary.downloaded {
+            0 => String::new(),
+            n => format!(", {n} downloaded"),
+        };
         let mut rest = format!(
-            "{} in {}: {} compiled, {} relinked{scripts}, {} fresh",
+            "{} in {}: {} compiled{downloaded}, {} relinked{scripts}, {} fresh",
             summary.profile.description(),
             secs(summary.duration),
             summary.compiled,
@@ -508,6 +548,15 @@ impl Human {
             );
             self.status("Schedule", Style::new().cyan(), &stats);
         }
+    }
+}
+
+/// `1.2 MB`, `340 kB`, `12 B`.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{} kB", n / 1000),
+        n => format!("{n} B"),
     }
 }
 

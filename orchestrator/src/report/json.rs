@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::Reporter;
+use crate::cache::CacheNote;
 use crate::error::Error;
 use crate::events::{BuildEvent, ExitOutcome, Produced, UnitInfo};
 
@@ -169,10 +170,11 @@ impl<W: Write> Reporter for Json<W> {
                 action,
                 duration,
                 verdict,
+                downloaded,
             } => with(
                 unit_fields("crate-finished", unit),
                 json!({
-                    "action": action.done(),
+                    "action": if *downloaded { "downloaded" } else { action.done() },
                     "duration_ms": ms(*duration),
                     "change": verdict.change.as_str(),
                     "explain": verdict.explain,
@@ -193,6 +195,7 @@ impl<W: Write> Reporter for Json<W> {
                 "reason": "build-finished",
                 "success": summary.success,
                 "compiled": summary.compiled,
+                "downloaded": summary.downloaded,
                 "relinked": summary.relinked,
                 "ran": summary.ran,
                 "fresh": summary.fresh,
@@ -202,6 +205,37 @@ impl<W: Write> Reporter for Json<W> {
                 "critical_path_ms": summary.schedule.as_ref().map(|s| s.critical_path_ms),
                 "job_time_ms": summary.schedule.as_ref().map(|s| s.job_time_ms),
                 "scheduler_efficiency": summary.schedule.as_ref().map(|s| (s.efficiency * 1000.0).round() / 1000.0),
+            }),
+            BuildEvent::CacheProblem { unit, note } => {
+                let (kind, detail) = match note {
+                    CacheNote::Unavailable(m) => ("unavailable", m.clone()),
+                    CacheNote::Corrupt { file } => ("corrupt", file.clone()),
+                    CacheNote::Refused { path } => ("refused", path.clone()),
+                };
+                let fields = json!({
+                    "problem": kind,
+                    "detail": detail,
+                    "message": note.to_string(),
+                });
+                match unit {
+                    Some(unit) => with(unit_fields("cache-problem", unit), fields),
+                    None => {
+                        let mut map = serde_json::Map::new();
+                        map.insert("reason".into(), "cache-problem".into());
+                        with(map, fields)
+                    }
+                }
+            }
+            BuildEvent::CacheFinished(report) => json!({
+                "reason": "cache-finished",
+                "store": report.store,
+                "read_only": report.read_only,
+                "hits": report.counts.hits,
+                "misses": report.counts.misses,
+                "stored": report.counts.uploaded,
+                "downloaded_bytes": report.counts.downloaded_bytes,
+                "uploaded_bytes": report.counts.uploaded_bytes,
+                "not_stored": report.not_stored,
             }),
             BuildEvent::Executable { unit, what, path } => with(
                 unit_fields("executable", unit),

@@ -1,0 +1,778 @@
+//! The shared artifact cache: between "the plan says compile" and "run
+//! rustc". A worker about to compile a unit first looks its action key up
+//! ([`key`]); a hit restores the outputs and is recorded as a compile would
+//! be; a miss compiles, and the coordinator hands the result to the
+//! [`Uploader`], which stores it in the background.
+//!
+//! Soundness rests on three checks, all on content: the key covers every
+//! setting and dependency artifact rustc reads ([`key`]); a hit needs every
+//! source file and `env!` variable the entry recorded to be as they are here
+//! ([`entry::Variant`]); every downloaded file must hash to its name. When
+//! unsure (a file that cannot be read, a path outside the target directory,
+//! an entry in an unknown format), it is a miss.
+//!
+//! *Never* fails a build: an unreachable store is reported once and the
+//! build goes on without it.
+
+pub mod entry;
+pub mod key;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::events::Diagnostic;
+use crate::paths::relative_to;
+use crate::rustc::{Invocation, Outputs};
+use entry::{ActionEntry, CachedFile, EnvRead, Variant, ac_path, cas_path};
+use key::Remap;
+use store::{Backend, Store, StoreError};
+
+/// Whether this machine writes to the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    ReadWrite,
+    /// `--cache-read-only`: use hits, upload nothing (untrusted machines).
+    ReadOnly,
+}
+
+/// The cache a command uses, from the command line, `ORCHESTRATOR_CACHE`
+/// and the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// As given (may hold credentials: print [`CacheSettings::describe`]).
+    pub url: String,
+    pub backend: Backend,
+    pub mode: CacheMode,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ConfigFile {
+    #[serde(default)]
+    cache: ConfigCache,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ConfigCache {
+    url: Option<String>,
+    read_only: Option<bool>,
+}
+
+impl CacheSettings {
+    /// `no_cache` (`--no-cache`) wins; then `ORCHESTRATOR_CACHE` (`off` turns
+    /// the cache off), then `cache.url` in orchestrator's config file. No URL
+    /// anywhere: no cache.
+    pub fn resolve(
+        env: &BTreeMap<String, String>,
+        no_cache: bool,
+        read_only: bool,
+    ) -> Result<Option<CacheSettings>> {
+        if no_cache {
+            return Ok(None);
+        }
+        let file = config_file(env);
+        let config = match &file {
+            Some(path) if path.is_file() => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+                toml::from_str::<ConfigFile>(&text).map_err(|e| Error::Cache {
+                    url: path.display().to_string(),
+                    message: format!("malformed config file: {}", e.message()),
+                })?
+            }
+            _ => ConfigFile::default(),
+        };
+        let url = match env.get("ORCHESTRATOR_CACHE").filter(|v| !v.is_empty()) {
+            Some(url) => url.clone(),
+            None => match config.cache.url {
+                Some(url) => url,
+                None => return Ok(None),
+            },
+        };
+        if url == "off" || url == "none" {
+            return Ok(None);
+        }
+        let env_read_only = env
+            .get("ORCHESTRATOR_CACHE_READ_ONLY")
+            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+        let read_only = read_only || env_read_only || config.cache.read_only == Some(true);
+        let backend = Backend::parse(&url, &default_dir(env)).map_err(|message| Error::Cache {
+            url: store::redact(&url),
+            message,
+        })?;
+        Ok(Some(CacheSettings {
+            url,
+            backend,
+            mode: match read_only {
+                true => CacheMode::ReadOnly,
+                false => CacheMode::ReadWrite,
+            },
+        }))
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Dir(dir) => format!("file://{}", dir.display()),
+            _ => store::redact(&self.url),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/orchestrator/config.toml`, else
+/// `~/.config/orchestrator/config.toml`.
+pub fn config_file(env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    let base = match env.get("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env.get("HOME")?).join(".config"),
+    };
+    Some(base.join("orchestrator").join("config.toml"))
+}
+
+/// The per-user directory `ORCHESTRATOR_CACHE=local` names:
+/// `$XDG_CACHE_HOME/orchestrator`, else `~/.cache/orchestrator`.
+pub fn default_dir(env: &BTreeMap<String, String>) -> PathBuf {
+    match env.get("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("orchestrator"),
+        None => PathBuf::from(env.get("HOME").map_or("/tmp", String::as_str))
+            .join(".cache")
+            .join("orchestrator"),
+    }
+}
+
+/// Something about the cache the build reports (workers never print).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheNote {
+    /// The store failed; the build goes on without it. Reported once.
+    Unavailable(String),
+    /// A stored file did not hash to its name: ignored (and removed when
+    /// this machine may write), the unit compiled.
+    Corrupt { file: String },
+    /// An entry named an output outside the target directory, or one the
+    /// unit does not write: ignored.
+    Refused { path: String },
+}
+
+impl std::fmt::Display for CacheNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheNote::Unavailable(m) => write!(
+                f,
+                "the build cache is unavailable, building without it: {m}"
+            ),
+            CacheNote::Corrupt { file } => write!(
+                f,
+                "corrupted cache entry ignored (`{file}` does not match its hash); compiling instead"
+            ),
+            CacheNote::Refused { path } => write!(
+                f,
+                "cache entry refused: it names `{path}`, which is not an output of this unit inside the target directory"
+            ),
+        }
+    }
+}
+
+/// A hit: the outputs are in place.
+#[derive(Debug)]
+pub struct Hit {
+    pub variant: Variant,
+    /// Hashes of the inputs, by ledger path (workspace-relative or absolute).
+    pub input_hashes: HashMap<PathBuf, String>,
+    pub bytes: u64,
+}
+
+/// What a worker needs to look a unit up.
+pub struct Lookup<'a> {
+    pub key: &'a str,
+    pub outputs: &'a Outputs,
+    pub invocation: &'a Invocation,
+    /// The workspace root: ledger paths inside it are relative to it.
+    pub root: &'a Path,
+    /// Hashes already taken for this job (by ledger path).
+    pub known: &'a HashMap<PathBuf, String>,
+    /// A registry or git package: `OUT_DIR` is compared remapped ([`key`]).
+    pub third_party: bool,
+}
+
+/// A finished compile to store.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub key: String,
+    /// The unit's key (`util-1a2b...`), written into the entry.
+    pub unit: String,
+    /// How messages name it (`util (lib)`).
+    pub label: String,
+    /// Outputs to store (absolute; inside the target directory).
+    pub files: Vec<PathBuf>,
+    pub dep_info: PathBuf,
+    /// The unit's output hash and the file it is the hash of.
+    pub output: String,
+    pub main: PathBuf,
+    /// Inputs (absolute) with the hashes the ledger recorded.
+    pub inputs: Vec<(PathBuf, String)>,
+    pub env: Vec<(String, Option<String>)>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub duration_ms: u64,
+    pub metadata_ms: Option<u64>,
+}
+
+/// What one build did with the cache.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub hits: usize,
+    pub misses: usize,
+    pub uploaded: usize,
+    pub downloaded_bytes: u64,
+    pub uploaded_bytes: u64,
+}
+
+/// The cache during one build: the store, how paths are spelled, and what
+/// has been hashed already.
+pub struct Cache {
+    store: Store,
+    pub mode: CacheMode,
+    pub remap: Remap,
+    /// The environment orchestrator runs in (rustc inherits it).
+    process_env: BTreeMap<String, String>,
+    /// The store failed once: not asked again in this build.
+    down: AtomicBool,
+    /// Content hashes of linked artifacts (they do not change once written
+    /// in a build).
+    linked: Mutex<HashMap<PathBuf, String>>,
+    counts: Mutex<CacheCounts>,
+}
+
+impl Cache {
+    pub fn open(
+        settings: &CacheSettings,
+        remap: Remap,
+        process_env: BTreeMap<String, String>,
+    ) -> Result<Cache> {
+        if let Backend::Dir(dir) = &settings.backend {
+            std::fs::create_dir_all(dir.join(".tmp"))
+                .map_err(|e| Error::io("create the cache directory", dir, e))?;
+        }
+        Ok(Cache {
+            store: Store::open(&settings.backend, settings.describe())?,
+            mode: settings.mode,
+            remap,
+            process_env,
+            down: AtomicBool::new(false),
+            linked: Mutex::new(HashMap::new()),
+            counts: Mutex::new(CacheCounts::default()),
+        })
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.store.describe
+    }
+
+    pub fn counts(&self) -> CacheCounts {
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, f: impl FnOnce(&mut CacheCounts)) {
+        f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    /// The store failed: say so the first time only.
+    fn went_down(&self, message: String, notes: &mut Vec<CacheNote>) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            notes.push(CacheNote::Unavailable(message));
+        }
+    }
+
+    /// The full key of a unit that links `link_files`. `None` when one of
+    /// them cannot be read (then the unit is not looked up or stored).
+    pub fn key(&self, partial: blake3::Hasher, link_files: &[PathBuf]) -> Option<String> {
+        let mut hashes = Vec::with_capacity(link_files.len());
+        for file in link_files {
+            let known = self
+                .linked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(file)
+                .cloned();
+            let hash = match known {
+                Some(hash) => hash,
+                None => {
+                    let hash = crate::ledger::hash_file(file).ok()?;
+                    self.linked
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(file.clone(), hash.clone());
+                    hash
+                }
+            };
+            hashes.push(hash);
+        }
+        Some(key::finish(partial, &hashes))
+    }
+
+    /// The variable as rustc sees it: set by orchestrator, removed, or
+    /// inherited.
+    fn seen_env(&self, invocation: &Invocation, name: &str) -> Option<String> {
+        if let Some((_, value)) = invocation.env.iter().find(|(k, _)| k == name) {
+            return Some(value.to_string_lossy().into_owned());
+        }
+        if invocation.env_remove.iter().any(|k| k == name) {
+            return None;
+        }
+        self.process_env.get(name).cloned()
+    }
+
+    /// Look the unit up; on a hit its outputs are restored in place.
+    pub fn fetch(&self, lookup: &Lookup<'_>, notes: &mut Vec<CacheNote>) -> Option<Hit> {
+        if self.is_down() {
+            return None;
+        }
+        let bytes = match self.store.get(&ac_path(lookup.key)) {
+            Ok(bytes) => bytes,
+            Err(StoreError::Missing) => {
+                self.count(|c| c.misses += 1);
+                return None;
+            }
+            Err(e) => {
+                self.went_down(e.to_string(), notes);
+                return None;
+            }
+        };
+        let entry = ActionEntry::parse(&bytes);
+        let found = entry.and_then(|entry| {
+            entry
+                .variants
+                .into_iter()
+                .find_map(|v| self.matches(v, lookup))
+        });
+        let Some((variant, input_hashes)) = found else {
+            self.count(|c| c.misses += 1);
+            return None;
+        };
+        match self.restore(&variant, lookup, notes) {
+            Some(bytes) => {
+                self.count(|c| {
+                    c.hits += 1;
+                    c.downloaded_bytes += bytes;
+                });
+                Some(Hit {
+                    variant,
+                    input_hashes,
+                    bytes,
+                })
+            }
+            None => {
+                self.count(|c| c.misses += 1);
+                None
+            }
+        }
+    }
+
+    /// The variant, if everything it read is as it is here.
+    fn matches(
+        &self,
+        variant: Variant,
+        lookup: &Lookup<'_>,
+    ) -> Option<(Variant, HashMap<PathBuf, String>)> {
+        for read in &variant.env {
+            let now = self.seen_env(lookup.invocation, &read.name);
+            let same = match lookup.third_party && read.name == "OUT_DIR" {
+                true => now.map(|v| self.remap.portable(&v)) == read.portable,
+                false => now == read.value,
+            };
+            if !same {
+                return None;
+            }
+        }
+        let mut hashes = HashMap::new();
+        for (portable, hash) in &variant.inputs {
+            let path = self.remap.local_input(portable)?;
+            let ledger_path = relative_to(&path, lookup.root);
+            let now = match lookup.known.get(&ledger_path) {
+                Some(h) => h.clone(),
+                None => crate::ledger::hash_file(&path).ok()?,
+            };
+            if &now != hash {
+                return None;
+            }
+            hashes.insert(ledger_path, now);
+        }
+        Some((variant, hashes))
+    }
+
+    /// Download and place every output of `variant`; `None` (a miss) if any
+    /// is missing, corrupted, or not where this unit writes.
+    fn restore(
+        &self,
+        variant: &Variant,
+        lookup: &Lookup<'_>,
+        notes: &mut Vec<CacheNote>,
+    ) -> Option<u64> {
+        let expected = lookup.outputs.required();
+        let mut placed = Vec::new();
+        for file in &variant.files {
+            let local = self.remap.local_output(&file.path);
+            let Some(local) = local.filter(|p| expected.contains(&p.as_path())) else {
+                notes.push(CacheNote::Refused {
+                    path: file.path.clone(),
+                });
+                return None;
+            };
+            placed.push((file, local));
+        }
+        // Every output the unit writes must come from the entry.
+        if expected
+            .iter()
+            .any(|e| !placed.iter().any(|(_, p)| p.as_path() == *e))
+        {
+            return None;
+        }
+        let mut total = 0;
+        for (file, local) in &placed {
+            let bytes = self.blob(&file.hash, notes)?;
+            total += bytes.len() as u64;
+            write_output(local, &bytes, file.executable).ok()?;
+        }
+        let dep_info = self.blob(&variant.dep_info, notes)?;
+        let text = String::from_utf8(dep_info).ok()?;
+        write_output(
+            &lookup.outputs.dep_info,
+            self.remap.local(&text).as_bytes(),
+            false,
+        )
+        .ok()?;
+        Some(total)
+    }
+
+    /// A stored file, checked against its hash.
+    fn blob(&self, hash: &str, notes: &mut Vec<CacheNote>) -> Option<Vec<u8>> {
+        let bytes = match self.store.get(&cas_path(hash)) {
+            Ok(bytes) => bytes,
+            Err(StoreError::Missing) => return None,
+            Err(e) => {
+                self.went_down(e.to_string(), notes);
+                return None;
+            }
+        };
+        if blake3::hash(&bytes).to_hex().as_str() != hash {
+            notes.push(CacheNote::Corrupt {
+                file: cas_path(hash),
+            });
+            // A writer removes it, so the next upload stores it again.
+            if self.mode == CacheMode::ReadWrite {
+                let _ = self.store.delete(&cas_path(hash));
+            }
+            return None;
+        }
+        Some(bytes)
+    }
+
+    /// Store a compile's outputs; returns the bytes sent.
+    pub fn upload(
+        &self,
+        up: &Upload,
+        notes: &mut Vec<CacheNote>,
+    ) -> std::result::Result<u64, String> {
+        if self.is_down() || self.mode == CacheMode::ReadOnly {
+            return Ok(0);
+        }
+        let fail = |e: StoreError, notes: &mut Vec<CacheNote>| {
+            self.went_down(e.to_string(), notes);
+            e.to_string()
+        };
+        let mut sent = 0;
+        let mut files = Vec::new();
+        for path in &up.files {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            // The output changed since it was recorded (another build):
+            // store nothing rather than a mismatched entry.
+            if *path == up.main && hash != up.output {
+                return Err(format!("{} changed after its compile", path.display()));
+            }
+            let executable = is_executable(path);
+            let size = bytes.len() as u64;
+            sent += self.put_blob(&hash, bytes).map_err(|e| fail(e, notes))?;
+            files.push(CachedFile {
+                path: self.remap.portable_path(path),
+                hash,
+                size,
+                executable,
+            });
+        }
+        if files
+            .iter()
+            .any(|f| self.remap.local_output(&f.path).is_none())
+        {
+            return Err("an output is outside the target directory".to_owned());
+        }
+        let dep_info = std::fs::read_to_string(&up.dep_info)
+            .map_err(|e| format!("{}: {e}", up.dep_info.display()))?;
+        let dep_info = self.remap.portable(&dep_info).into_bytes();
+        let dep_info_hash = blake3::hash(&dep_info).to_hex().to_string();
+        sent += self
+            .put_blob(&dep_info_hash, dep_info)
+            .map_err(|e| fail(e, notes))?;
+        let variant = Variant {
+            inputs: up
+                .inputs
+                .iter()
+                .map(|(p, h)| (self.remap.portable_path(p), h.clone()))
+                .collect(),
+            env: up
+                .env
+                .iter()
+                .map(|(name, value)| EnvRead {
+                    name: name.clone(),
+                    value: value.clone(),
+                    portable: value.as_deref().map(|v| self.remap.portable(v)),
+                })
+                .collect(),
+            files,
+            dep_info: dep_info_hash,
+            output: up.output.clone(),
+            duration_ms: up.duration_ms,
+            metadata_ms: up.metadata_ms,
+            diagnostics: up.diagnostics.clone(),
+        };
+        // Read, add, write: two machines storing one key at once may lose a
+        // variant (a later miss), never mix two.
+        let entry = match self.store.get(&ac_path(&up.key)) {
+            Ok(bytes) => ActionEntry::parse(&bytes),
+            Err(StoreError::Missing) => None,
+            Err(e) => return Err(fail(e, notes)),
+        }
+        .unwrap_or(ActionEntry {
+            format: entry::FORMAT,
+            unit: up.unit.clone(),
+            variants: Vec::new(),
+        })
+        .with(variant);
+        let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
+        sent += bytes.len() as u64;
+        self.store
+            .put(&ac_path(&up.key), bytes)
+            .map_err(|e| fail(e, notes))?;
+        self.count(|c| {
+            c.uploaded += 1;
+            c.uploaded_bytes += sent;
+        });
+        Ok(sent)
+    }
+
+    /// Store a blob unless it is there; returns the bytes sent. A store
+    /// that cannot say (an HTTP cache without `PROPFIND`) is sent the blob:
+    /// writing a content-addressed file twice is harmless.
+    fn put_blob(&self, hash: &str, bytes: Vec<u8>) -> std::result::Result<u64, StoreError> {
+        let path = cas_path(hash);
+        if let Ok(true) = self.store.exists(&path) {
+            return Ok(0);
+        }
+        let len = bytes.len() as u64;
+        self.store.put(&path, bytes)?;
+        Ok(len)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Write a restored output: temp file in the same directory, then rename,
+/// so no reader sees half a file.
+fn write_output(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.cache-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        #[cfg(unix)]
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+        }
+        #[cfg(not(unix))]
+        let _ = executable;
+        // A hard link left by an uplift must not be written through.
+        let _ = std::fs::remove_file(path);
+        std::fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &Path) -> bool {
+    false
+}
+
+/// Stores finished compiles on its own thread, so uploads never sit on
+/// the build's critical path. The build waits for it only at the end.
+pub struct Uploader<'scope> {
+    tx: Option<crossbeam_channel::Sender<Upload>>,
+    handle: Option<std::thread::ScopedJoinHandle<'scope, UploadReport>>,
+}
+
+/// What the uploader has to report, and the units it could not store (with why).
+pub type UploadReport = (Vec<CacheNote>, Vec<String>);
+
+impl<'scope> Uploader<'scope> {
+    pub fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        cache: &'env Cache,
+    ) -> Uploader<'scope> {
+        let (tx, rx) = crossbeam_channel::unbounded::<Upload>();
+        let handle = scope.spawn(move || {
+            let mut notes = Vec::new();
+            let mut failures = Vec::new();
+            for up in rx {
+                match cache.upload(&up, &mut notes) {
+                    Ok(_) => {}
+                    Err(e) if !cache.is_down() => failures.push(format!("{}: {e}", up.label)),
+                    Err(_) => {}
+                }
+            }
+            (notes, failures)
+        });
+        Uploader {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Where to send compiles to store; every sender must be dropped before
+    /// [`Uploader::finish`] can return.
+    pub fn sender(&self) -> crossbeam_channel::Sender<Upload> {
+        match &self.tx {
+            Some(tx) => tx.clone(),
+            None => crossbeam_channel::unbounded().0,
+        }
+    }
+
+    /// Wait for every upload.
+    pub fn finish(mut self) -> UploadReport {
+        drop(self.tx.take());
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What the store holds (`orchestrator cache stats`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StoreStats {
+    pub entries: usize,
+    pub entry_bytes: u64,
+    pub blobs: usize,
+    pub blob_bytes: u64,
+}
+
+/// What `orchestrator cache verify` found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub blobs: usize,
+    /// Files whose content did not match their name (removed).
+    pub corrupt: Vec<String>,
+    pub entries: usize,
+    /// Entries unreadable or naming a missing or corrupted file (removed).
+    pub broken: Vec<String>,
+}
+
+fn admin_error(store: &Store, what: &str, e: StoreError) -> Error {
+    let message = match e {
+        StoreError::Unsupported(_) => format!(
+            "this backend cannot list what it stores, so it cannot {what} (a Redis store: use `redis-cli FLUSHDB` to empty it)"
+        ),
+        other => format!("could not {what}: {other}"),
+    };
+    Error::Cache {
+        url: store.describe.clone(),
+        message,
+    }
+}
+
+impl Store {
+    pub fn stats(&self) -> Result<StoreStats> {
+        let listed = |dir: &str| {
+            self.list(dir)
+                .map_err(|e| admin_error(self, "count entries", e))
+        };
+        let ac = listed("ac/")?;
+        let cas = listed("cas/")?;
+        Ok(StoreStats {
+            entries: ac.len(),
+            entry_bytes: ac.iter().map(|l| l.size).sum(),
+            blobs: cas.len(),
+            blob_bytes: cas.iter().map(|l| l.size).sum(),
+        })
+    }
+
+    /// Remove every entry and file; returns how many objects were removed.
+    pub fn clean(&self) -> Result<usize> {
+        let mut removed = 0;
+        // Entries first: a reader never finds an entry whose files are gone.
+        for dir in ["ac/", "cas/"] {
+            for listed in self.list(dir).map_err(|e| admin_error(self, "clean", e))? {
+                self.delete(&listed.path)
+                    .map_err(|e| admin_error(self, "clean", e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Check every file against its hash and every entry against the files
+    /// it names; remove what is wrong.
+    pub fn verify(&self) -> Result<Verified> {
+        let fail = |e| admin_error(self, "verify", e);
+        let mut verified = Verified::default();
+        let mut good = std::collections::HashSet::new();
+        for listed in self.list("cas/").map_err(fail)? {
+            let name = listed.path.trim_start_matches("cas/").to_owned();
+            let bytes = self.get(&listed.path).map_err(fail)?;
+            verified.blobs += 1;
+            if blake3::hash(&bytes).to_hex().as_str() == name {
+                good.insert(name);
+            } else {
+                self.delete(&listed.path).map_err(fail)?;
+                verified.corrupt.push(listed.path);
+            }
+        }
+        for listed in self.list("ac/").map_err(fail)? {
+            verified.entries += 1;
+            let bytes = self.get(&listed.path).map_err(fail)?;
+            let sound = ActionEntry::parse(&bytes).is_some_and(|entry| {
+                entry.variants.iter().all(|v| {
+                    v.files.iter().all(|f| good.contains(&f.hash)) && good.contains(&v.dep_info)
+                })
+            });
+            if !sound {
+                self.delete(&listed.path).map_err(fail)?;
+                verified.broken.push(listed.path);
+            }
+        }
+        Ok(verified)
+    }
+}

@@ -1,0 +1,388 @@
+//! Where cache entries live: one storage backend behind Apache OpenDAL,
+//! chosen by a URL. Every backend holds the same layout, Bazel's:
+//! `ac/<action key>` (small JSON action entries) and `cas/<blake3>` (file
+//! contents, named by their hash).
+//!
+//! OpenDAL is asynchronous; the store owns a small tokio runtime and offers
+//! blocking calls, which is what rayon workers and the uploader thread need.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use opendal::{ErrorKind, Operator, services};
+
+use crate::error::{Error, Result};
+
+/// A parsed `ORCHESTRATOR_CACHE` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A directory (`file:///path`; `local` for the per-user default).
+    Dir(PathBuf),
+    /// `redis://[user:password@]host:port[/db]`.
+    Redis {
+        endpoint: String,
+        username: Option<String>,
+        password: Option<String>,
+        db: i64,
+    },
+    /// `s3://bucket/prefix` (credentials, region and endpoint from the
+    /// usual `AWS_*` variables).
+    S3 { bucket: String, root: String },
+    /// `gs://bucket/prefix` (credentials from `GOOGLE_APPLICATION_CREDENTIALS`).
+    Gcs { bucket: String, root: String },
+    /// `azblob://container/prefix` (account from `AZURE_STORAGE_ACCOUNT`,
+    /// key from `AZURE_STORAGE_KEY`).
+    Azblob { container: String, root: String },
+    /// `http(s)://[user:password@]host:port/prefix`: a WebDAV server or an
+    /// HTTP cache with Bazel's `/ac/` + `/cas/` layout.
+    WebDav {
+        endpoint: String,
+        root: String,
+        username: Option<String>,
+        password: Option<String>,
+    },
+}
+
+impl Backend {
+    /// Parse a cache URL. `default_dir` is the per-user directory `local`
+    /// stands for.
+    pub fn parse(url: &str, default_dir: &Path) -> std::result::Result<Backend, String> {
+        let url = url.trim();
+        if url == "local" || url == "file" {
+            return Ok(Backend::Dir(default_dir.to_path_buf()));
+        }
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(format!(
+                "`{url}` is not a cache URL (expected `file:///path`, `redis://host:port`, `s3://bucket/prefix`, `http://host:port/prefix`, ...)"
+            ));
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((user, host)) => (Some(user), host),
+            None => (None, authority),
+        };
+        let (username, password) = match user.map(|u| u.split_once(':').unwrap_or((u, ""))) {
+            Some((u, p)) => (
+                (!u.is_empty()).then(|| u.to_owned()),
+                (!p.is_empty()).then(|| p.to_owned()),
+            ),
+            None => (None, None),
+        };
+        let root = format!("/{}", path.trim_matches('/'));
+        let need_host = |what: &str| match host.is_empty() {
+            true => Err(format!("`{}` names no {what}", redact(url))),
+            false => Ok(host.to_owned()),
+        };
+        Ok(match scheme {
+            "file" => {
+                let dir = PathBuf::from(format!("/{}", path));
+                if !host.is_empty() && host != "localhost" {
+                    return Err(format!(
+                        "`{url}`: a file URL needs an absolute path (`file:///path`)"
+                    ));
+                }
+                Backend::Dir(dir)
+            }
+            "redis" => Backend::Redis {
+                endpoint: format!("redis://{}", need_host("host")?),
+                username,
+                password,
+                db: match path.trim_matches('/') {
+                    "" => 0,
+                    db => db.parse().map_err(|_| {
+                        format!("`{}`: `{db}` is not a database number", redact(url))
+                    })?,
+                },
+            },
+            "s3" => Backend::S3 {
+                bucket: need_host("bucket")?,
+                root,
+            },
+            "gs" | "gcs" => Backend::Gcs {
+                bucket: need_host("bucket")?,
+                root,
+            },
+            "azblob" => Backend::Azblob {
+                container: need_host("container")?,
+                root,
+            },
+            "http" | "https" => Backend::WebDav {
+                endpoint: format!("{scheme}://{}", need_host("host")?),
+                root,
+                username,
+                password,
+            },
+            other => {
+                return Err(format!(
+                    "unknown cache scheme `{other}` (file, redis, s3, gs, azblob, http, https)"
+                ));
+            }
+        })
+    }
+}
+
+/// A URL fit to print: credentials replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = match authority.rsplit_once('@') {
+                Some((_, host)) => format!("***@{host}"),
+                None => authority.to_owned(),
+            };
+            match rest.contains('/') {
+                true => format!("{scheme}://{host}/{path}"),
+                false => format!("{scheme}://{host}"),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Why a store call did not return data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The key is not there: an ordinary miss.
+    Missing,
+    /// The backend cannot do this (listing a Redis store).
+    Unsupported(String),
+    /// The server is down, refuses, times out: the build goes on without it.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Missing => f.write_str("not found"),
+            StoreError::Unsupported(m) | StoreError::Unavailable(m) => f.write_str(m),
+        }
+    }
+}
+
+fn classify(e: opendal::Error) -> StoreError {
+    match e.kind() {
+        ErrorKind::NotFound => StoreError::Missing,
+        ErrorKind::Unsupported => StoreError::Unsupported(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// One listed object.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub path: String,
+    pub size: u64,
+}
+
+/// A blocking handle on the cache storage.
+pub struct Store {
+    op: opendal::blocking::Operator,
+    /// Printable description (no credentials).
+    pub describe: String,
+    // Drives OpenDAL's futures; dropped last.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Store {
+    pub fn open(backend: &Backend, describe: String) -> Result<Store> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("orchestrator-cache")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Cache {
+                url: describe.clone(),
+                message: format!("could not start the I/O runtime: {e}"),
+            })?;
+        let _guard = runtime.enter();
+        let built = build(backend).and_then(|op| {
+            let op = op.layer(
+                opendal::layers::TimeoutLayer::new()
+                    .with_timeout(Duration::from_secs(60))
+                    .with_io_timeout(Duration::from_secs(10)),
+            );
+            opendal::blocking::Operator::new(op)
+        });
+        let op = built.map_err(|e| Error::Cache {
+            url: describe.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Store {
+            op,
+            describe,
+            _runtime: runtime,
+        })
+    }
+
+    pub fn get(&self, path: &str) -> std::result::Result<Vec<u8>, StoreError> {
+        self.op.read(path).map(|b| b.to_vec()).map_err(classify)
+    }
+
+    /// Write a whole object. Every backend makes it visible at once (the
+    /// directory backend writes a temp file and renames it; Redis `SET`;
+    /// WebDAV servers store a `PUT` body before they link it).
+    pub fn put(&self, path: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
+        self.op.write(path, bytes).map(drop).map_err(classify)
+    }
+
+    pub fn exists(&self, path: &str) -> std::result::Result<bool, StoreError> {
+        match self.op.stat(path) {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(e) {
+                StoreError::Missing => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub fn delete(&self, path: &str) -> std::result::Result<(), StoreError> {
+        self.op.delete(path).map_err(classify)
+    }
+
+    /// Every object below `dir` (`"ac/"`, `"cas/"`).
+    pub fn list(&self, dir: &str) -> std::result::Result<Vec<Listed>, StoreError> {
+        let entries = self
+            .op
+            .list_options(
+                dir,
+                opendal::options::ListOptions {
+                    recursive: true,
+                    ..Default::default()
+                },
+            )
+            .map_err(classify)?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.metadata().is_file())
+            .map(|e| Listed {
+                size: e.metadata().content_length(),
+                path: e.path().to_owned(),
+            })
+            .collect())
+    }
+}
+
+fn build(backend: &Backend) -> opendal::Result<Operator> {
+    Ok(match backend {
+        Backend::Dir(dir) => {
+            let root = dir.to_string_lossy();
+            let tmp = dir.join(".tmp");
+            Operator::new(
+                services::Fs::default()
+                    .root(&root)
+                    .atomic_write_dir(&tmp.to_string_lossy()),
+            )?
+        }
+        Backend::Redis {
+            endpoint,
+            username,
+            password,
+            db,
+        } => {
+            let mut b = services::Redis::default().endpoint(endpoint).db(*db);
+            if let Some(u) = username {
+                b = b.username(u);
+            }
+            if let Some(p) = password {
+                b = b.password(p);
+            }
+            Operator::new(b)?
+        }
+        Backend::S3 { bucket, root } => {
+            let mut b = services::S3::default().bucket(bucket).root(root);
+            if let Ok(region) = std::env::var("AWS_REGION") {
+                b = b.region(&region);
+            }
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+                b = b.endpoint(&endpoint);
+            }
+            Operator::new(b)?
+        }
+        Backend::Gcs { bucket, root } => {
+            Operator::new(services::Gcs::default().bucket(bucket).root(root))?
+        }
+        Backend::Azblob { container, root } => {
+            let mut b = services::Azblob::default().container(container).root(root);
+            if let Ok(account) = std::env::var("AZURE_STORAGE_ACCOUNT") {
+                b = b
+                    .account_name(&account)
+                    .endpoint(&format!("https://{account}.blob.core.windows.net"));
+            }
+            if let Ok(key) = std::env::var("AZURE_STORAGE_KEY") {
+                b = b.account_key(&key);
+            }
+            Operator::new(b)?
+        }
+        Backend::WebDav {
+            endpoint,
+            root,
+            username,
+            password,
+        } => {
+            // Plain `PUT`s, no `MKCOL`: HTTP caches (bazel-remote, nginx
+            // with `create_full_put_path`) create directories themselves.
+            let mut b = services::Webdav::default()
+                .endpoint(endpoint)
+                .root(root)
+                .disable_create_dir(true);
+            if let Some(u) = username {
+                b = b.username(u);
+            }
+            if let Some(p) = password {
+                b = b.password(p);
+            }
+            Operator::new(b)?
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cache_urls() {
+        let home = Path::new("/home/u/.cache/orchestrator");
+        assert_eq!(
+            Backend::parse("local", home),
+            Ok(Backend::Dir(home.to_path_buf()))
+        );
+        assert_eq!(
+            Backend::parse("file:///srv/cache", home),
+            Ok(Backend::Dir("/srv/cache".into()))
+        );
+        assert_eq!(
+            Backend::parse("redis://u:secret@127.0.0.1:6379/2", home),
+            Ok(Backend::Redis {
+                endpoint: "redis://127.0.0.1:6379".into(),
+                username: Some("u".into()),
+                password: Some("secret".into()),
+                db: 2
+            })
+        );
+        assert_eq!(
+            Backend::parse("http://127.0.0.1:8080/cache/", home),
+            Ok(Backend::WebDav {
+                endpoint: "http://127.0.0.1:8080".into(),
+                root: "/cache".into(),
+                username: None,
+                password: None
+            })
+        );
+        assert_eq!(
+            Backend::parse("s3://bucket/team/x", home),
+            Ok(Backend::S3 {
+                bucket: "bucket".into(),
+                root: "/team/x".into()
+            })
+        );
+        assert!(Backend::parse("ftp://x", home).is_err());
+        assert!(Backend::parse("/just/a/path", home).is_err());
+        assert!(Backend::parse("redis:///", home).is_err());
+        assert_eq!(
+            redact("redis://u:secret@127.0.0.1:6379/2"),
+            "redis://***@127.0.0.1:6379/2"
+        );
+        assert_eq!(redact("http://h:1"), "http://h:1");
+    }
+}

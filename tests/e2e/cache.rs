@@ -1,0 +1,447 @@
+//! The shared build cache (`ORCHESTRATOR_CACHE`): a second clone in another
+//! directory downloads what the first built, edits download only what they
+//! force, corrupted or escaping entries are refused, concurrent writers do
+//! not corrupt the store, and a store that goes away only costs a warning.
+//! Against a directory store, a real `redis-server` and a real nginx WebDAV
+//! server (`servers.rs`). Every binary is compared with cargo's.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::servers;
+use crate::support::*;
+
+/// Every unit of the `cached` fixture's build that rustc compiles.
+const COMPILED_UNITS: usize = 21;
+
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+fn cached(ws: &Ws, url: &str) -> Command {
+    let mut cmd = build_cmd(ws);
+    cmd.env("ORCHESTRATOR_CACHE", url);
+    cmd
+}
+
+/// `orchestrator cache <what>`: its exit code and its output.
+struct Admin {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Admin {
+    fn assert_success(&self) {
+        assert_eq!(self.code, Some(0), "{}\n{}", self.stdout, self.stderr);
+    }
+}
+
+fn cache_cmd(url: Option<&str>, what: &str) -> Admin {
+    let mut cmd = orchestrator();
+    cmd.args(["cache", what]);
+    if let Some(url) = url {
+        cmd.env("ORCHESTRATOR_CACHE", url);
+    }
+    let out = cmd.output().expect("run orchestrator cache");
+    Admin {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `orchestrator cache verify` finds every file and entry sound.
+fn assert_store_sound(url: &str) {
+    let verify = cache_cmd(Some(url), "verify");
+    verify.assert_success();
+    assert!(
+        verify
+            .stdout
+            .contains(": 0 corrupted files, 0 broken entries removed"),
+        "{}",
+        verify.stdout
+    );
+}
+
+fn downloaded(out: &Outcome) -> BTreeSet<String> {
+    out.of("crate-finished")
+        .into_iter()
+        .filter(|e| e["action"] == "downloaded")
+        .map(|e| e["crate"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// Compile units served by the cache (build scripts share one crate name).
+fn downloaded_count(out: &Outcome) -> usize {
+    out.of("crate-finished")
+        .into_iter()
+        .filter(|e| e["action"] == "downloaded")
+        .count()
+}
+
+fn cache_finished(out: &Outcome) -> &Value {
+    out.one("cache-finished")
+}
+
+fn problems(out: &Outcome, kind: &str) -> Vec<Value> {
+    out.of("cache-problem")
+        .into_iter()
+        .filter(|e| e["problem"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// Machine A: a fresh clone builds with an empty store and stores every unit.
+fn fill(url: &str) -> Ws {
+    let a = Ws::new("cached");
+    let out = run(&mut cached(&a, url));
+    out.assert_success();
+    let c = cache_finished(&out);
+    assert_eq!(c["stored"], COMPILED_UNITS, "{}", out.describe());
+    assert_eq!(c["misses"], COMPILED_UNITS, "{}", out.describe());
+    a
+}
+
+/// Machine B: a fresh clone in another directory downloads every unit,
+/// runs no rustc, and its binaries behave as cargo's.
+fn downloads_everything(url: &str) -> (Ws, Outcome) {
+    let b = Ws::new("cached");
+    let out = run(&mut cached(&b, url));
+    out.assert_success();
+    assert!(
+        out.compiled().is_empty(),
+        "no rustc run\n{}",
+        out.describe()
+    );
+    assert_eq!(downloaded_count(&out), COMPILED_UNITS, "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+    (b, out)
+}
+
+/// A directory store filled by one clean build of `cached` ("machine A").
+fn filled() -> &'static Path {
+    static FILLED: OnceLock<(TempDir, Ws)> = OnceLock::new();
+    let (store, _) = FILLED.get_or_init(|| {
+        let store = tempfile::tempdir().expect("store dir");
+        let a = fill(&file_url(store.path()));
+        (store, a)
+    });
+    store.path()
+}
+
+/// A private copy of the filled store.
+fn filled_copy() -> (TempDir, String) {
+    let dir = tempfile::tempdir().expect("store copy");
+    copy_tree(filled(), dir.path(), Mtimes::Keep);
+    let url = file_url(dir.path());
+    (dir, url)
+}
+
+/// The action entry (`ac/...`) of the unit whose key starts with `prefix`.
+fn entry_of(store: &Path, prefix: &str) -> (PathBuf, Value) {
+    for file in std::fs::read_dir(store.join("ac"))
+        .expect("ac dir")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(file.path()).expect("read entry");
+        let entry: Value = serde_json::from_str(&text).expect("entry is JSON");
+        if entry["unit"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(prefix))
+        {
+            return (file.path(), entry);
+        }
+    }
+    panic!("no entry for {prefix}");
+}
+
+#[test]
+fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
+    let (_store, url) = filled_copy();
+    let b = Ws::new("cached");
+    assert_ne!(b.root, filled().parent().unwrap_or(Path::new("/")));
+    let out = run(&mut cached(&b, &url));
+    out.assert_success();
+    assert!(
+        out.compiled().is_empty(),
+        "no rustc run\n{}",
+        out.describe()
+    );
+    assert_eq!(downloaded_count(&out), COMPILED_UNITS, "{}", out.describe());
+    for krate in ["util", "core_lib", "app", "serde_core", "serde_derive"] {
+        assert!(
+            downloaded(&out).contains(krate),
+            "{krate}\n{}",
+            out.describe()
+        );
+    }
+    let c = cache_finished(&out);
+    assert_eq!(
+        (c["hits"].as_u64(), c["misses"].as_u64()),
+        (Some(COMPILED_UNITS as u64), Some(0))
+    );
+    assert_eq!(out.finished_event()["downloaded"], COMPILED_UNITS);
+    // The member's warning, as rustc printed it on machine A.
+    let warned = out.of("compiler-message").into_iter().any(|m| {
+        m["target"]["name"] == "core_lib"
+            && m["message"]["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("unused_on_purpose"))
+    });
+    assert!(
+        warned,
+        "the downloaded unit's warning is shown\n{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+
+    // Downloaded units are recorded like compiled ones: nothing to do now,
+    // and nothing asked of the cache.
+    let again = run(&mut cached(&b, &url));
+    again.assert_success();
+    assert!(again.compiled().is_empty() && downloaded(&again).is_empty());
+    let c = cache_finished(&again);
+    assert_eq!(
+        (c["hits"].as_u64(), c["misses"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // The first edit after a hit compiles as usual and is right.
+    b.replace("util/src/lib.rs", "x * 2.5", "x * 4.0");
+    let edited = run(&mut cached(&b, &url));
+    edited.assert_success();
+    assert!(edited.compiled().contains("util"), "{}", edited.describe());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("\"value\":32.0"));
+}
+
+#[test]
+fn an_edit_compiles_once_and_other_clones_download_what_it_forces() {
+    let (_store, url) = filled_copy();
+    let edit = |ws: &Ws| ws.replace("util/src/lib.rs", "x * 2.5", "x * 3.5");
+    // A clone with an edit nobody built yet: the edited crate and its
+    // dependents compile, the rest is downloaded.
+    let b1 = Ws::new("cached");
+    edit(&b1);
+    let out = run(&mut cached(&b1, &url));
+    out.assert_success();
+    assert_eq!(
+        out.compiled(),
+        set(["util", "core_lib", "app"]),
+        "{}",
+        out.describe()
+    );
+    assert!(downloaded(&out).contains("serde_core"));
+    assert!(assert_dev_matches_cargo(&b1)[0].contains("\"value\":28.0"));
+
+    // Another clone with the same edit: everything downloaded.
+    let b2 = Ws::new("cached");
+    edit(&b2);
+    let out = run(&mut cached(&b2, &url));
+    out.assert_success();
+    assert!(out.compiled().is_empty(), "{}", out.describe());
+    assert_eq!(downloaded_count(&out), COMPILED_UNITS);
+    assert!(assert_dev_matches_cargo(&b2)[0].contains("\"value\":28.0"));
+
+    // A clone built before the edit pulls it: only what the edit forces
+    // is redone, and all of it comes from the cache.
+    let b3 = Ws::new("cached");
+    run(&mut cached(&b3, &url)).assert_success();
+    edit(&b3);
+    let out = run(&mut cached(&b3, &url));
+    out.assert_success();
+    assert!(out.compiled().is_empty(), "{}", out.describe());
+    assert!(downloaded(&out).contains("util"), "{}", out.describe());
+    assert!(!downloaded(&out).contains("serde"), "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&b3)[0].contains("\"value\":28.0"));
+}
+
+#[test]
+fn a_corrupted_file_is_detected_ignored_and_replaced() {
+    let (store, url) = filled_copy();
+    let (_, entry) = entry_of(store.path(), "util-");
+    let hash = entry["variants"][0]["files"][0]["hash"]
+        .as_str()
+        .expect("a stored file")
+        .to_owned();
+    let blob = store.path().join("cas").join(&hash);
+    let mut bytes = std::fs::read(&blob).expect("read blob");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&blob, bytes).expect("corrupt blob");
+
+    let b = Ws::new("cached");
+    let out = run(&mut cached(&b, &url));
+    out.assert_success();
+    let corrupt = problems(&out, "corrupt");
+    assert_eq!(corrupt.len(), 1, "{}", out.describe());
+    assert_eq!(corrupt[0]["crate"], "util");
+    assert!(
+        corrupt[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&hash))
+    );
+    assert!(out.compiled().contains("util"), "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+    // The bad copy was removed and the store holds a good one again.
+    assert_store_sound(&url);
+}
+
+#[test]
+fn entries_naming_paths_outside_the_target_directory_are_refused() {
+    let (store, url) = filled_copy();
+    let escape = |prefix: &str, path: &str| {
+        let (file, mut entry) = entry_of(store.path(), prefix);
+        entry["variants"][0]["files"][0]["path"] = Value::from(path);
+        std::fs::write(file, entry.to_string()).expect("rewrite entry");
+    };
+    let outside = tempfile::tempdir().expect("outside dir");
+    let absolute = outside.path().join("planted.rlib");
+    escape("util-", "{target}/../../../planted.rlib");
+    escape("itoa-", &absolute.display().to_string());
+
+    let b = Ws::new("cached");
+    let out = run(&mut cached(&b, &url));
+    out.assert_success();
+    let refused: BTreeSet<String> = problems(&out, "refused")
+        .iter()
+        .map(|p| p["crate"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(refused, set(["util", "itoa"]), "{}", out.describe());
+    assert!(out.compiled().contains("util") && out.compiled().contains("itoa"));
+    assert!(!absolute.exists(), "nothing written at an absolute path");
+    let escaped = b.target_dir().join("../../../planted.rlib");
+    assert!(
+        !escaped.exists(),
+        "nothing written above the target directory"
+    );
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+}
+
+#[test]
+fn concurrent_uploads_do_not_corrupt_the_store() {
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    let (b1, b2) = (Ws::new("cached"), Ws::new("cached"));
+    let first = Spawned::start(&mut cached(&b1, &url));
+    let second = Spawned::start(&mut cached(&b2, &url));
+    first.finish().assert_success();
+    second.finish().assert_success();
+    assert_store_sound(&url);
+    downloads_everything(&url);
+}
+
+#[test]
+fn read_only_takes_hits_and_stores_nothing() {
+    let (store, url) = filled_copy();
+    let entries = || std::fs::read_dir(store.path().join("ac")).map_or(0, |d| d.count());
+    let before = entries();
+    let b = Ws::new("cached");
+    b.replace("util/src/lib.rs", "x * 2.5", "x * 1.5");
+    let out = run(cached(&b, &url).arg("--cache-read-only"));
+    out.assert_success();
+    assert_eq!(out.compiled(), set(["util", "core_lib", "app"]));
+    assert!(downloaded(&out).contains("serde_core"));
+    assert_eq!(cache_finished(&out)["read_only"], true);
+    assert_eq!(cache_finished(&out)["stored"], 0);
+    assert_eq!(entries(), before, "nothing stored");
+    // The same through the environment.
+    b.replace("util/src/lib.rs", "x * 1.5", "x * 0.5");
+    let out = run(cached(&b, &url).env("ORCHESTRATOR_CACHE_READ_ONLY", "1"));
+    out.assert_success();
+    assert_eq!(entries(), before, "nothing stored");
+    // `--no-cache` leaves it alone entirely.
+    b.replace("util/src/lib.rs", "x * 0.5", "x * 0.25");
+    let out = run(cached(&b, &url).arg("--no-cache"));
+    out.assert_success();
+    assert!(out.of("cache-finished").is_empty());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("\"value\":2.0"));
+
+    let stats = cache_cmd(Some(&url), "stats");
+    stats.assert_success();
+    assert!(
+        stats.stdout.contains(&format!("entries: {before} ")),
+        "{}",
+        stats.stdout
+    );
+}
+
+#[test]
+fn a_bad_cache_url_or_no_cache_is_a_clear_error() {
+    let ws = Ws::new("cached");
+    let out = run(&mut cached(&ws, "ftp://example.org/x"));
+    assert_eq!(out.code(), Some(101), "{}", out.describe());
+    let error = out.one("error");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown cache scheme `ftp`")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        error["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("ORCHESTRATOR_CACHE"))
+    );
+    let out = cache_cmd(None, "stats");
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("no build cache is configured"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("ORCHESTRATOR_CACHE"), "{}", out.stderr);
+}
+
+#[test]
+fn redis_serves_another_clone_and_a_server_stopped_mid_build_only_warns() {
+    let mut redis = servers::redis();
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    fill(&url);
+    downloads_everything(&url);
+
+    // A clone with an edit: its members compile and are stored at the end;
+    // the server goes away as soon as the build starts.
+    let c = Ws::new("cached");
+    c.replace("util/src/lib.rs", "x * 2.5", "x * 5.0");
+    let mut build = Spawned::start(&mut cached(&c, &url));
+    assert!(build.wait_for(Duration::from_secs(120), |e| reason(e) == "crate-started"));
+    redis.stop();
+    let out = build.finish();
+    out.assert_success();
+    assert_eq!(
+        problems(&out, "unavailable").len(),
+        1,
+        "warned once\n{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&c)[0].contains("\"value\":40.0"));
+}
+
+#[test]
+fn a_webdav_http_cache_serves_another_clone() {
+    let nginx = servers::nginx();
+    let url = format!("http://127.0.0.1:{}/team-cache", nginx.port);
+    fill(&url);
+    // Bazel's layout on the server.
+    assert!(nginx.dir.join("dav/team-cache/ac").is_dir());
+    assert!(nginx.dir.join("dav/team-cache/cas").is_dir());
+    downloads_everything(&url);
+
+    let stats = cache_cmd(Some(&url), "stats");
+    stats.assert_success();
+    assert!(
+        stats
+            .stdout
+            .contains(&format!("entries: {COMPILED_UNITS} ")),
+        "{}",
+        stats.stdout
+    );
+}
