@@ -526,8 +526,11 @@ pub fn build_session(
     let scripts = std::mem::take(scripts);
     let s = &session;
     let cx = s.invocation_context(opts.color, opts.short_diagnostics, opts.extra_verbose);
-    // A simulated change runs at its real cost: nothing comes from the cache.
-    let cache = match (&opts.cache, s.touches.is_empty()) {
+    // A simulated change runs at its real cost: nothing comes from the
+    // cache. A build that compiles nothing never opens it (a no-op build
+    // costs what it costs without one).
+    let compiles = s.plan.jobs().any(|u| s.plan.action(u) == Action::Compile);
+    let cache = match (&opts.cache, s.touches.is_empty() && compiles) {
         (Some(settings), true) => Some(crate::cache::Cache::open(
             settings,
             crate::cache::key::Remap::new(&s.layout.target_dir, &s.graph.workspace_root),

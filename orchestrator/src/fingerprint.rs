@@ -17,6 +17,10 @@
 //! paths of the workspace or the target directory (a moved checkout stays
 //! fresh; where a path reaches the artifact, rustc reports it as an env-dep),
 //! the number of jobs, and registry sources' file contents (immutable).
+//!
+//! The shared cache's action key ([`crate::cache::key`]) is made of the
+//! same parts, with this machine's workspace and target paths written
+//! portably, so that another clone elsewhere finds the same key.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

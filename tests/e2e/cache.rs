@@ -203,14 +203,13 @@ fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
     assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
 
     // Downloaded units are recorded like compiled ones: nothing to do now,
-    // and nothing asked of the cache.
+    // and the cache is not even opened.
     let again = run(&mut cached(&b, &url));
     again.assert_success();
     assert!(again.compiled().is_empty() && downloaded(&again).is_empty());
-    let c = cache_finished(&again);
-    assert_eq!(
-        (c["hits"].as_u64(), c["misses"].as_u64()),
-        (Some(0), Some(0))
+    assert!(
+        again.of("cache-finished").is_empty(),
+        "the cache is not opened"
     );
 
     // The first edit after a hit compiles as usual and is right.

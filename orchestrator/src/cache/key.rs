@@ -54,10 +54,14 @@ impl Remap {
     }
 
     /// This machine's paths replaced by placeholders (the target directory
-    /// first: it is usually inside the workspace).
+    /// first: it is usually inside the workspace). A path is replaced only
+    /// where it ends (`/a/ws` in `/a/ws/src`, not in `/a/ws2`).
     pub fn portable(&self, text: &str) -> String {
-        text.replace(&self.target, TARGET)
-            .replace(&self.workspace, WORKSPACE)
+        replace_path(
+            &replace_path(text, &self.target, TARGET),
+            &self.workspace,
+            WORKSPACE,
+        )
     }
 
     /// Placeholders replaced by this machine's paths.
@@ -94,6 +98,28 @@ impl Remap {
             _ => None,
         }
     }
+}
+
+/// `text` with every occurrence of the path `from` that is followed by
+/// the end of a path component replaced by `to`.
+fn replace_path(text: &str, from: &str, to: &str) -> String {
+    if from.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let after = &rest[at + from.len()..];
+        let ends = after
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')));
+        out.push_str(&rest[..at]);
+        out.push_str(if ends { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn split_placeholder(path: &str) -> Option<(&'static str, &str)> {
@@ -207,6 +233,19 @@ mod tests {
         );
         assert_eq!(r.local_input("/usr/../etc/x"), None);
         assert_eq!(r.local_input("src/lib.rs"), None);
+    }
+
+    #[test]
+    fn only_whole_paths_are_replaced() {
+        let r = Remap::new(Path::new("/a/ws/target"), Path::new("/a/ws"));
+        assert_eq!(
+            r.portable("/a/ws2/x /a/ws/x /a/ws"),
+            "/a/ws2/x {workspace}/x {workspace}"
+        );
+        assert_eq!(
+            r.portable("--x=/a/ws/target\n/a/ws.d"),
+            "--x={target}\n/a/ws.d"
+        );
     }
 
     #[test]

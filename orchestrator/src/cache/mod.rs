@@ -429,10 +429,18 @@ impl Cache {
             };
             placed.push((file, local));
         }
-        // Every output the unit writes must come from the entry.
+        // Every output the unit writes must come from the entry, and the
+        // one its output hash names must be that hash.
         if expected
             .iter()
             .any(|e| !placed.iter().any(|(_, p)| p.as_path() == *e))
+        {
+            return None;
+        }
+        let main = &lookup.outputs.main;
+        if !placed
+            .iter()
+            .any(|(f, p)| p == main && f.hash == variant.output)
         {
             return None;
         }

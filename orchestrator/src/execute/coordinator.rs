@@ -865,7 +865,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             .collect();
         entry.links = self.current_links(id);
         entry.output = output.output_hash.clone();
-        entry.duration_ms = output.duration.as_millis() as u64;
+        entry.duration_ms = match output.compiled_ms {
+            Some((compiled, _)) => compiled,
+            None => output.duration.as_millis() as u64,
+        };
         entry.stamps = self.stamps(id);
         entry.diagnostics = self.state[id].shown.clone();
         entry
@@ -925,7 +928,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 })
                 .collect();
         }
-        entry.metadata_ms = self.state[id].metadata_ms;
+        entry.metadata_ms = match output.compiled_ms {
+            Some((_, metadata)) => metadata,
+            None => self.state[id].metadata_ms,
+        };
         entry.link = output.link.clone();
         self.state[id].output = Some(output.output_hash.clone());
         self.ledger.record(entry)?;

@@ -116,6 +116,9 @@ pub struct JobOutput {
     pub script_inputs: Vec<FileRecord>,
     /// The outputs came from the shared cache; rustc did not run.
     pub downloaded: bool,
+    /// For a download: what the compile took where it ran (and when its
+    /// `.rmeta` was ready), which is what predicting a later compile needs.
+    pub compiled_ms: Option<(u64, Option<u64>)>,
     /// The unit's action key, when the cache is on: a compile is stored under it.
     pub cache_key: Option<String>,
     pub cache_notes: Vec<CacheNote>,
@@ -354,6 +357,7 @@ fn downloaded(
         dep_info: Some(dep_info),
         pre_hashes,
         downloaded: true,
+        compiled_ms: Some((hit.variant.duration_ms, hit.variant.metadata_ms)),
         cache_key,
         cache_notes,
         ..JobOutput::default()

@@ -116,6 +116,7 @@ pub fn render(input: &TimingsInput<'_>) -> String {
 /// `.rmeta`), one front-end → link bar for anything that links, or a relink.
 fn segments(t: &JobTiming, info: &UnitInfo) -> Vec<(u64, u64, &'static str)> {
     match (t.action, t.metadata_ms) {
+        _ if t.downloaded => vec![(t.start_ms, t.end_ms, "downloaded")],
         (Action::Relink, _) => vec![(t.start_ms, t.end_ms, "relink")],
         (_, Some(m)) => vec![(t.start_ms, m, "front-end"), (m, t.end_ms, "codegen")],
         _ if info.kind == crate::graph::UnitKind::Lib => {
@@ -130,10 +131,11 @@ fn summary_block(html: &mut String, input: &TimingsInput<'_>, end: u64) {
     let _ = write!(
         html,
         "<table class=\"summary\"><tr><th>Profile</th><td>{}</td></tr>\
-         <tr><th>Jobs</th><td>{} compiled, {} relinked, {} fresh, on {} workers</td></tr>\
+         <tr><th>Jobs</th><td>{} compiled, {} downloaded, {} relinked, {} fresh, on {} workers</td></tr>\
          <tr><th>Wall time</th><td>{:.2}s (jobs: {:.2}s)</td></tr>",
         s.profile.name,
         s.compiled,
+        s.downloaded,
         s.relinked,
         s.fresh,
         input.jobs,
@@ -170,6 +172,7 @@ fn legend(html: &mut String, prediction: bool) {
         ("codegen", "codegen (LLVM → .rlib)"),
         ("link", "binary: front-end → link"),
         ("relink", "relink (recorded link step)"),
+        ("downloaded", "downloaded (build cache)"),
     ] {
         let _ = write!(html, "<span class=\"swatch {class}\"></span>{name} ");
     }
@@ -271,10 +274,10 @@ fn table(html: &mut String, input: &TimingsInput<'_>, critical: &[UnitId]) {
                     .metadata_ms
                     .map(|m| t.end_ms - m)
                     .or(Some(t.end_ms - t.start_ms));
-                let action = if t.action == Action::Relink {
-                    "relinked"
-                } else {
-                    "compiled"
+                let action = match t.action {
+                    _ if t.downloaded => "downloaded",
+                    Action::Relink => "relinked",
+                    _ => "compiled",
                 };
                 (
                     Some(t.start_ms),
@@ -328,11 +331,11 @@ const CSS: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1
 table{border-collapse:collapse}th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #ddd}\
 table.summary th{width:160px}td.why{color:#555}tr.critical td:first-child{font-weight:bold;color:#b00020}\
 .label{font-size:12px}.label.critical{font-weight:bold;fill:#b00020}.tick{font-size:10px;fill:#777}\
-.grid{stroke:#eee}.front-end{fill:#4e79a7}.codegen{fill:#b07aa1}.link{fill:#f28e2b}.relink{fill:#59a14f}\
+.grid{stroke:#eee}.front-end{fill:#4e79a7}.codegen{fill:#b07aa1}.link{fill:#f28e2b}.relink{fill:#59a14f}.downloaded{fill:#76b7b2}\
 .predicted{fill:#bbb}.on-path{stroke:#b00020;stroke-width:2}.running{fill:none;stroke:#4e79a7;stroke-width:2}\
 .legend .swatch{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}\
 .swatch.front-end{background:#4e79a7}.swatch.codegen{background:#b07aa1}.swatch.link{background:#f28e2b}\
-.swatch.relink{background:#59a14f}.swatch.predicted{background:#bbb}";
+.swatch.relink{background:#59a14f}.swatch.downloaded{background:#76b7b2}.swatch.predicted{background:#bbb}";
 
 #[cfg(test)]
 mod tests {
