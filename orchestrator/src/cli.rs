@@ -531,14 +531,14 @@ fn cache(command: CacheCommand) -> i32 {
             CacheCommand::Verify => {
                 let v = store.verify()?;
                 let mut lines = vec![format!(
-                    "checked {} files and {} entries in {}: {} corrupted file{}, {} broken entr{} removed",
+                    "checked {} files and {} entries in {}: {} corrupted file{}, {} broken variant{} removed",
                     v.blobs,
                     v.entries,
                     store.describe,
                     v.corrupt.len(),
                     if v.corrupt.len() == 1 { "" } else { "s" },
                     v.broken.len(),
-                    if v.broken.len() == 1 { "y" } else { "ies" },
+                    if v.broken.len() == 1 { "" } else { "s" },
                 )];
                 lines.extend(v.corrupt.iter().map(|p| format!("corrupted: {p}")));
                 lines.extend(v.broken.iter().map(|p| format!("broken:    {p}")));

@@ -17,14 +17,25 @@ use tempfile::TempDir;
 use crate::servers;
 use crate::support::*;
 
-/// Every unit of the `cached` fixture's build that rustc compiles.
-const COMPILED_UNITS: usize = 21;
+/// Every unit of the `cached` fixture's build: 21 rustc runs and 7
+/// build-script runs.
+const CACHED_UNITS: usize = 28;
 
 fn file_url(dir: &Path) -> String {
     format!("file://{}", dir.display())
 }
 
+/// A build with the cache, sharing across directories: every clone here
+/// lives in its own temp directory (`default_mode_...` tests the default).
 fn cached(ws: &Ws, url: &str) -> Command {
+    let mut cmd = strict(ws, url);
+    cmd.env("ORCHESTRATOR_CACHE_PORTABLE", "1");
+    cmd
+}
+
+/// A build with the cache in its default mode: outputs that name the
+/// building machine's paths are only taken at those paths.
+fn strict(ws: &Ws, url: &str) -> Command {
     let mut cmd = build_cmd(ws);
     cmd.env("ORCHESTRATOR_CACHE", url);
     cmd
@@ -64,7 +75,7 @@ fn assert_store_sound(url: &str) {
     assert!(
         verify
             .stdout
-            .contains(": 0 corrupted files, 0 broken entries removed"),
+            .contains(": 0 corrupted files, 0 broken variants removed"),
         "{}",
         verify.stdout
     );
@@ -104,13 +115,13 @@ fn fill(url: &str) -> Ws {
     let out = run(&mut cached(&a, url));
     out.assert_success();
     let c = cache_finished(&out);
-    assert_eq!(c["stored"], COMPILED_UNITS, "{}", out.describe());
-    assert_eq!(c["misses"], COMPILED_UNITS, "{}", out.describe());
+    assert_eq!(c["stored"], CACHED_UNITS, "{}", out.describe());
+    assert_eq!(c["misses"], CACHED_UNITS, "{}", out.describe());
     a
 }
 
 /// Machine B: a fresh clone in another directory downloads every unit,
-/// runs no rustc, and its binaries behave as cargo's.
+/// runs no rustc and no build script, and its binaries behave as cargo's.
 fn downloads_everything(url: &str) -> (Ws, Outcome) {
     let b = Ws::new("cached");
     let out = run(&mut cached(&b, url));
@@ -120,7 +131,7 @@ fn downloads_everything(url: &str) -> (Ws, Outcome) {
         "no rustc run\n{}",
         out.describe()
     );
-    assert_eq!(downloaded_count(&out), COMPILED_UNITS, "{}", out.describe());
+    assert_eq!(downloaded_count(&out), CACHED_UNITS, "{}", out.describe());
     assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
     (b, out)
 }
@@ -174,7 +185,7 @@ fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
         "no rustc run\n{}",
         out.describe()
     );
-    assert_eq!(downloaded_count(&out), COMPILED_UNITS, "{}", out.describe());
+    assert_eq!(downloaded_count(&out), CACHED_UNITS, "{}", out.describe());
     for krate in ["util", "core_lib", "app", "serde_core", "serde_derive"] {
         assert!(
             downloaded(&out).contains(krate),
@@ -185,9 +196,9 @@ fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
     let c = cache_finished(&out);
     assert_eq!(
         (c["hits"].as_u64(), c["misses"].as_u64()),
-        (Some(COMPILED_UNITS as u64), Some(0))
+        (Some(CACHED_UNITS as u64), Some(0))
     );
-    assert_eq!(out.finished_event()["downloaded"], COMPILED_UNITS);
+    assert_eq!(out.finished_event()["downloaded"], CACHED_UNITS);
     // The member's warning, as rustc printed it on machine A.
     let warned = out.of("compiler-message").into_iter().any(|m| {
         m["target"]["name"] == "core_lib"
@@ -221,6 +232,42 @@ fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
 }
 
 #[test]
+fn default_mode_shares_outputs_naming_a_path_only_at_that_path() {
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    let a = Ws::new("cached");
+    run(&mut strict(&a, &url)).assert_success();
+    // Machine B at the same place (CI runners, containers): everything.
+    std::fs::remove_dir_all(a.path("target")).expect("remove target");
+    let out = run(&mut strict(&a, &url));
+    out.assert_success();
+    assert!(out.compiled().is_empty(), "{}", out.describe());
+    assert_eq!(downloaded_count(&out), CACHED_UNITS, "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&a)[0].contains("stamp stamp-7"));
+    // Elsewhere: the members' debug info names A's directory, and
+    // serde_core's code is generated in A's OUT_DIR; they (and what
+    // depends on them) compile. What names no path is downloaded.
+    let b = Ws::new("cached");
+    let out = run(&mut strict(&b, &url));
+    out.assert_success();
+    for krate in ["util", "core_lib", "app", "serde_core"] {
+        assert!(
+            out.compiled().contains(krate),
+            "{krate}\n{}",
+            out.describe()
+        );
+    }
+    for krate in ["memchr", "itoa", "syn", "serde_derive"] {
+        assert!(
+            downloaded(&out).contains(krate),
+            "{krate}\n{}",
+            out.describe()
+        );
+    }
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+}
+
+#[test]
 fn an_edit_compiles_once_and_other_clones_download_what_it_forces() {
     let (_store, url) = filled_copy();
     let edit = |ws: &Ws| ws.replace("util/src/lib.rs", "x * 2.5", "x * 3.5");
@@ -245,7 +292,7 @@ fn an_edit_compiles_once_and_other_clones_download_what_it_forces() {
     let out = run(&mut cached(&b2, &url));
     out.assert_success();
     assert!(out.compiled().is_empty(), "{}", out.describe());
-    assert_eq!(downloaded_count(&out), COMPILED_UNITS);
+    assert_eq!(downloaded_count(&out), CACHED_UNITS);
     assert!(assert_dev_matches_cargo(&b2)[0].contains("\"value\":28.0"));
 
     // A clone built before the edit pulls it: only what the edit forces
@@ -288,8 +335,15 @@ fn a_corrupted_file_is_detected_ignored_and_replaced() {
     );
     assert!(out.compiled().contains("util"), "{}", out.describe());
     assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
-    // The bad copy was removed and the store holds a good one again.
-    assert_store_sound(&url);
+    // The bad copy was removed: what is left is sound, and serves the next clone.
+    let verify = cache_cmd(Some(&url), "verify");
+    verify.assert_success();
+    assert!(
+        verify.stdout.contains(": 0 corrupted files, "),
+        "{}",
+        verify.stdout
+    );
+    downloads_everything(&url);
 }
 
 #[test]
@@ -333,7 +387,18 @@ fn concurrent_uploads_do_not_corrupt_the_store() {
     first.finish().assert_success();
     second.finish().assert_success();
     assert_store_sound(&url);
-    downloads_everything(&url);
+    // Two writers' variants can mix (each built its members in its own
+    // directory, so their outputs differ): a third clone may compile a few
+    // units again, but everything it takes is sound.
+    let b3 = Ws::new("cached");
+    let out = run(&mut cached(&b3, &url));
+    out.assert_success();
+    assert!(
+        downloaded(&out).contains("serde_derive"),
+        "{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&b3)[0].contains("stamp stamp-7"));
 }
 
 #[test]
@@ -437,10 +502,151 @@ fn a_webdav_http_cache_serves_another_clone() {
     let stats = cache_cmd(Some(&url), "stats");
     stats.assert_success();
     assert!(
-        stats
-            .stdout
-            .contains(&format!("entries: {COMPILED_UNITS} ")),
+        stats.stdout.contains(&format!("entries: {CACHED_UNITS} ")),
         "{}",
         stats.stdout
     );
+}
+
+/// What the `app` binary of a build prints.
+fn app_prints(ws: &Ws) -> String {
+    let out = Command::new(ws.bin_dir().join("app"))
+        .output()
+        .expect("run app");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_file_saved_during_the_build_is_never_vouched_for() {
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    let a = Ws::new("cached");
+    run(&mut cached(&a, &url)).assert_success();
+    // Next build: app's source changes (the plan hashes it), and core_lib's
+    // build script, rerun first, takes a while. app's source is saved again
+    // while it runs, before rustc reads it.
+    let slow = |ws: &Ws| {
+        ws.replace(
+            "core_lib/build.rs",
+            "fn main() {",
+            "fn main() {\n    std::thread::sleep(std::time::Duration::from_secs(3));",
+        );
+        ws.replace("app/src/main.rs", "stamp {}", "planned {}");
+    };
+    slow(&a);
+    let mut build = Spawned::start(&mut cached(&a, &url));
+    let script_started = |e: &Value| {
+        reason(e) == "crate-started"
+            && e["package"] == "core_lib"
+            && e["kind"] == "build-script-run"
+    };
+    assert!(build.wait_for(Duration::from_secs(300), script_started));
+    a.replace("app/src/main.rs", "planned {}", "saved-during-build {}");
+    let out = build.finish();
+    out.assert_success();
+    assert!(out.compiled().contains("app"), "{}", out.describe());
+    assert!(app_prints(&a).contains("saved-during-build"));
+    // What rustc read of app is unknown (planned one thing, given another):
+    // nothing is stored for it, and the next build compiles it again.
+    let stored = cache_finished(&out)["stored"].as_u64().unwrap_or(0);
+    let ran = out.compiled().len() as u64 + out.finished_event()["ran"].as_u64().unwrap_or(0);
+    assert_eq!(stored + 1, ran, "{}", out.describe());
+    let again = run(&mut cached(&a, &url));
+    again.assert_success();
+    assert!(again.compiled().contains("app"), "{}", again.describe());
+
+    // A clone with the source as planned gets a binary of that source.
+    let b = Ws::new("cached");
+    slow(&b);
+    run(&mut cached(&b, &url)).assert_success();
+    assert!(
+        app_prints(&b).contains("planned stamp-7"),
+        "{}",
+        app_prints(&b)
+    );
+}
+
+#[test]
+fn native_libraries_and_wrappers_are_part_of_the_key() {
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    // A prebuilt static library outside the workspace, named by a member's
+    // build script; machine B's copy of it differs.
+    let native = tempfile::tempdir().expect("native dir");
+    let build_lib = |value: u32| {
+        let c = native.path().join("foo.c");
+        std::fs::write(&c, format!("int foo(void) {{ return {value}; }}\n")).expect("write C");
+        let obj = native.path().join("foo.o");
+        let status = Command::new("cc")
+            .arg("-c")
+            .arg(&c)
+            .arg("-o")
+            .arg(&obj)
+            .status()
+            .expect("run cc");
+        assert!(status.success());
+        let lib = native.path().join("libfoo.a");
+        let _ = std::fs::remove_file(&lib);
+        let status = Command::new("ar")
+            .arg("crs")
+            .arg(&lib)
+            .arg(&obj)
+            .status()
+            .expect("run ar");
+        assert!(status.success());
+    };
+    let prepare = |ws: &Ws| {
+        ws.replace(
+            "core_lib/build.rs",
+            "fn main() {",
+            &format!(
+                "fn main() {{\n    println!(\"cargo::rustc-link-search=native={}\");\n    println!(\"cargo::rustc-link-lib=static=foo\");",
+                native.path().display()
+            ),
+        );
+        ws.replace(
+            "core_lib/src/lib.rs",
+            "pub fn stamp()",
+            "extern \"C\" {\n    fn foo() -> i32;\n}\n\npub fn native() -> i32 {\n    unsafe { foo() }\n}\n\npub fn stamp()",
+        );
+        ws.replace(
+            "app/src/main.rs",
+            "    println!(\"stamp {}\", core_lib::stamp());",
+            "    println!(\"stamp {}\", core_lib::stamp());\n    println!(\"native {}\", core_lib::native());",
+        );
+    };
+    build_lib(1);
+    let a = Ws::new("cached");
+    prepare(&a);
+    run(&mut cached(&a, &url)).assert_success();
+    assert!(assert_dev_matches_cargo(&a)[0].contains("native 1"));
+
+    build_lib(2);
+    let b = Ws::new("cached");
+    prepare(&b);
+    let out = run(&mut cached(&b, &url));
+    out.assert_success();
+    assert!(out.compiled().contains("app"), "{}", out.describe());
+    // (cargo's baseline is keyed by the workspace's files: run it directly.)
+    assert!(app_prints(&b).contains("native 2"), "{}", app_prints(&b));
+
+    // A rustc wrapper at the same place in each clone, with other contents.
+    let wrap = |ws: &Ws, flag: &str| {
+        let path = ws.path("wrap.sh");
+        std::fs::write(&path, format!("#!/bin/sh\nexec \"$@\" {flag}\n")).expect("write wrapper");
+        let mut perms = std::fs::metadata(&path).expect("wrapper").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).expect("chmod wrapper");
+        path
+    };
+    let c = Ws::new("cached");
+    prepare(&c);
+    let wrapper = wrap(&c, "--cfg wrapped_a");
+    run(cached(&c, &url).env("RUSTC_WRAPPER", &wrapper)).assert_success();
+    let d = Ws::new("cached");
+    prepare(&d);
+    let wrapper = wrap(&d, "");
+    let out = run(cached(&d, &url).env("RUSTC_WRAPPER", &wrapper));
+    out.assert_success();
+    assert!(out.compiled().contains("util"), "{}", out.describe());
 }

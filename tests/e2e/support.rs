@@ -759,6 +759,7 @@ impl Outcome {
                 .find(|e| reason(e) == "crate-started" && unit_id(e) == this)
                 .unwrap_or_else(|| panic!("{this} finished without crate-started\n{ctx}"));
             let expected_start = match action {
+                "downloaded" if event["kind"] == "build-script-run" => "run",
                 "compiled" | "downloaded" => "compile",
                 "ran" => "run",
                 _ => "relink",

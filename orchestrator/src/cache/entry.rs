@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Diagnostic;
 
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Kept per key: the most recent builds of one configuration whose sources
 /// differ (two branches built by one team).
@@ -25,21 +25,34 @@ pub struct ActionEntry {
 /// One build of the unit: what it read and what it wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
-    /// Every source file rustc read (from dep-info), as a portable path,
-    /// with its content hash.
-    pub inputs: Vec<(String, String)>,
+    /// Every source file rustc read (from dep-info), or a build script's
+    /// `rerun-if-changed` paths, as portable paths with their content hash.
+    pub inputs: Vec<Input>,
     /// Every variable rustc read through `env!`/`option_env!`.
     pub env: Vec<EnvRead>,
-    /// The outputs, as `{target}/...`.
+    /// The outputs, as `{target}/...` (with the dep-info file, or a build
+    /// script's recorded output).
     pub files: Vec<CachedFile>,
-    /// The dep-info file, paths remapped (blob hash).
-    pub dep_info: String,
-    /// The unit's output hash (of its `.rmeta`, else its main artifact).
+    /// The unit's output hash (of its `.rmeta`, else its main artifact; of
+    /// a build script's output and `OUT_DIR`).
     pub output: String,
     pub duration_ms: u64,
     pub metadata_ms: Option<u64>,
     /// Warnings to replay, as rustc printed them.
     pub diagnostics: Vec<Diagnostic>,
+    /// Set when an output holds the storing machine's workspace or target
+    /// path (debug info, `env!` paths, generated code naming `OUT_DIR`): the
+    /// variant behaves the same only at those paths, and is taken elsewhere
+    /// only by a reader that asked for that (`ORCHESTRATOR_CACHE_PORTABLE`).
+    #[serde(default)]
+    pub built_at: Option<BuiltAt>,
+}
+
+/// Where a variant was built: its target directory and workspace root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuiltAt {
+    pub target: String,
+    pub workspace: String,
 }
 
 /// A variable rustc read, verbatim and with the storing machine's paths
@@ -52,11 +65,22 @@ pub struct EnvRead {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    pub path: String,
+    /// For a directory: of its names and contents ([`crate::ledger::hash_path`]).
+    pub hash: String,
+    pub dir: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CachedFile {
     pub path: String,
     pub hash: String,
     pub size: u64,
     pub executable: bool,
+    /// Stored with this machine's paths written portably (dep-info, a
+    /// build script's output), written back with the reader's.
+    pub text: bool,
 }
 
 pub fn ac_path(key: &str) -> String {
@@ -77,8 +101,9 @@ impl ActionEntry {
     /// `variant` first, replacing one with the same inputs; at most
     /// [`MAX_VARIANTS`].
     pub fn with(mut self, variant: Variant) -> ActionEntry {
-        self.variants
-            .retain(|v| v.inputs != variant.inputs || v.env != variant.env);
+        self.variants.retain(|v| {
+            v.inputs != variant.inputs || v.env != variant.env || v.built_at != variant.built_at
+        });
         self.variants.insert(0, variant);
         self.variants.truncate(MAX_VARIANTS);
         self

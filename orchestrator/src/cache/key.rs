@@ -1,26 +1,33 @@
 //! The action key: what identifies a unit's outputs on any machine.
 //!
-//! A key hashes everything that decides what rustc writes, with the two
-//! places that differ between clones, the workspace root and the target
-//! directory, written as `{workspace}` and `{target}`:
+//! A key hashes everything that decides what rustc (or a build script)
+//! writes, with the two places that differ between clones, the workspace
+//! root and the target directory, written as `{workspace}` and `{target}`:
 //!
 //! | part | why |
 //! |---|---|
 //! | `rustc -vV` (hash) | the compiler and its host |
 //! | the unit's spec, remapped | every setting of the unit ([`crate::fingerprint`]) |
-//! | rustc's argument vector, working directory and the variables orchestrator sets, remapped | flags from build scripts (`--cfg`, `-l`, `-L`), `CARGO_PKG_*`, `OUT_DIR`, lint and diagnostic flags |
-//! | every transitive dependency's key and output hash | the `.rmeta`s (and build-script results) rustc reads |
-//! | for units that link: the content hash of every artifact in the link closure | the object code the linker reads (added by the worker, [`finish`]) |
+//! | the argument vector, working directory and the variables orchestrator sets, remapped | flags from build scripts (`--cfg`, `-l`, `-L`), `CARGO_PKG_*`, `OUT_DIR`, lint and diagnostic flags; a build script's whole environment |
+//! | every transitive dependency's key and output hash | the `.rmeta`s rustc reads and build-script results (which hash the native libraries a script names) |
+//! | the content of what the unit links, and of rustc wrappers (added by the worker, [`finish`]) | the object code the linker reads; what a wrapper does |
+//! | the C library's version and `RUSTC_BOOTSTRAP` ([`super::Cache::key`]) | what linked programs load; unstable features |
 //!
 //! Not in the key, but in the entry and checked on every hit
 //! ([`super::entry::Variant`]): the content of every source file rustc
-//! read (dep-info) and the verbatim value of every variable read by
-//! `env!`/`option_env!`. A crate that embeds `env!("CARGO_MANIFEST_DIR")` so
-//! misses in another directory, as it must: its binary names the directory.
+//! read (dep-info) or a build script's `rerun-if-changed` inputs, and the
+//! verbatim value of every variable read by `env!`/`option_env!` or named
+//! by `rerun-if-env-changed` (`OUT_DIR` compared remapped: where it reaches
+//! the outputs, they hold the path, below). A crate that embeds
+//! `env!("CARGO_MANIFEST_DIR")` misses in another directory, as it must.
 //!
-//! What remapping cannot see: a proc macro that reads a path with
-//! `std::env::var` (rustc does not report the read) and writes it into code,
-//! and debug info, which names the directory of the machine that compiled.
+//! Outputs that hold the building machine's workspace or target path
+//! (debug info, generated code included from `OUT_DIR`,
+//! docs/rustc-facts.md §12) are recorded with those paths and taken only at
+//! them, unless the reader shares across directories on purpose
+//! (`ORCHESTRATOR_CACHE_PORTABLE`). What remains outside: system libraries
+//! found by the linker on its own, the C toolchain, and a proc macro that
+//! computes from a path without writing it out.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +69,11 @@ impl Remap {
             &self.workspace,
             WORKSPACE,
         )
+    }
+
+    /// This machine's target directory and workspace root, as text.
+    pub fn prefixes(&self) -> (&str, &str) {
+        (&self.target, &self.workspace)
     }
 
     /// Placeholders replaced by this machine's paths.

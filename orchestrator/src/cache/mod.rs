@@ -29,8 +29,8 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::events::Diagnostic;
 use crate::paths::relative_to;
-use crate::rustc::{Invocation, Outputs};
-use entry::{ActionEntry, CachedFile, EnvRead, Variant, ac_path, cas_path};
+use crate::rustc::Invocation;
+use entry::{ActionEntry, BuiltAt, CachedFile, EnvRead, Input, Variant, ac_path, cas_path};
 use key::Remap;
 use store::{Backend, Store, StoreError};
 
@@ -50,6 +50,10 @@ pub struct CacheSettings {
     pub url: String,
     pub backend: Backend,
     pub mode: CacheMode,
+    /// Share entries whose outputs name the building machine's paths with
+    /// clones elsewhere (debug info and generated code then name that
+    /// machine's directories): `ORCHESTRATOR_CACHE_PORTABLE=1`.
+    pub portable: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +68,7 @@ struct ConfigFile {
 struct ConfigCache {
     url: Option<String>,
     read_only: Option<bool>,
+    portable: Option<bool>,
 }
 
 impl CacheSettings {
@@ -99,10 +104,14 @@ impl CacheSettings {
         if url == "off" || url == "none" {
             return Ok(None);
         }
-        let env_read_only = env
-            .get("ORCHESTRATOR_CACHE_READ_ONLY")
-            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
-        let read_only = read_only || env_read_only || config.cache.read_only == Some(true);
+        let flag = |name: &str| {
+            env.get(name)
+                .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+        };
+        let read_only = read_only
+            || flag("ORCHESTRATOR_CACHE_READ_ONLY")
+            || config.cache.read_only == Some(true);
+        let portable = flag("ORCHESTRATOR_CACHE_PORTABLE") || config.cache.portable == Some(true);
         let backend = Backend::parse(&url, &default_dir(env)).map_err(|message| Error::Cache {
             url: store::redact(&url),
             message,
@@ -114,6 +123,7 @@ impl CacheSettings {
                 true => CacheMode::ReadOnly,
                 false => CacheMode::ReadWrite,
             },
+            portable,
         }))
     }
 
@@ -123,6 +133,30 @@ impl CacheSettings {
             _ => store::redact(&self.url),
         }
     }
+}
+
+/// What of this machine, beyond the toolchain, decides outputs and so
+/// enters every key: the C library the linker links against and that
+/// downloaded proc macros and build scripts must load with, and
+/// `RUSTC_BOOTSTRAP` (it lets rustc accept unstable features).
+fn system(env: &BTreeMap<String, String>) -> String {
+    format!(
+        "libc {}; RUSTC_BOOTSTRAP={:?}",
+        libc_version(),
+        env.get("RUSTC_BOOTSTRAP")
+    )
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn libc_version() -> String {
+    // SAFETY: glibc returns a pointer to a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    format!("glibc {}", version.to_string_lossy())
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn libc_version() -> String {
+    "system".to_owned()
 }
 
 /// `$XDG_CONFIG_HOME/orchestrator/config.toml`, else
@@ -190,17 +224,23 @@ pub struct Hit {
 /// What a worker needs to look a unit up.
 pub struct Lookup<'a> {
     pub key: &'a str,
-    pub outputs: &'a Outputs,
+    /// Files the entry must provide (and may write).
+    pub required: Vec<PathBuf>,
+    /// Where else it may write: a build script's run directory (`OUT_DIR`).
+    pub within: Option<&'a Path>,
+    /// The file the unit's output hash is the hash of (compiles).
+    pub main: Option<&'a Path>,
     pub invocation: &'a Invocation,
     /// The workspace root: ledger paths inside it are relative to it.
     pub root: &'a Path,
     /// Hashes already taken for this job (by ledger path).
     pub known: &'a HashMap<PathBuf, String>,
-    /// A registry or git package: `OUT_DIR` is compared remapped ([`key`]).
-    pub third_party: bool,
+    /// A build-script run: its `rerun-if-env-changed` variables are the
+    /// process environment's (as the plan compares them).
+    pub script: bool,
 }
 
-/// A finished compile to store.
+/// A finished job to store.
 #[derive(Debug, Clone)]
 pub struct Upload {
     pub key: String,
@@ -208,18 +248,22 @@ pub struct Upload {
     pub unit: String,
     /// How messages name it (`util (lib)`).
     pub label: String,
-    /// Outputs to store (absolute; inside the target directory).
-    pub files: Vec<PathBuf>,
-    pub dep_info: PathBuf,
-    /// The unit's output hash and the file it is the hash of.
+    /// Outputs to store (absolute; inside the target directory), and
+    /// whether each is text whose paths are stored portably.
+    pub files: Vec<(PathBuf, bool)>,
+    /// The unit's output hash, and the file it is the hash of (compiles).
     pub output: String,
-    pub main: PathBuf,
-    /// Inputs (absolute) with the hashes the ledger recorded.
-    pub inputs: Vec<(PathBuf, String)>,
+    pub main: Option<PathBuf>,
+    /// Inputs (absolute) with the hashes the ledger recorded, and whether
+    /// each is a directory.
+    pub inputs: Vec<(PathBuf, String, bool)>,
     pub env: Vec<(String, Option<String>)>,
     pub diagnostics: Vec<Diagnostic>,
     pub duration_ms: u64,
     pub metadata_ms: Option<u64>,
+    /// Size and mtime of the outputs as the job left them: an output
+    /// rewritten since (by anything) is not stored.
+    pub stamps: Vec<crate::ledger::OutputStamp>,
 }
 
 /// What one build did with the cache.
@@ -240,6 +284,11 @@ pub struct Cache {
     pub remap: Remap,
     /// The environment orchestrator runs in (rustc inherits it).
     process_env: BTreeMap<String, String>,
+    /// What of this machine reaches outputs beyond the toolchain ([`system`]).
+    system: String,
+    /// Share entries whose outputs name this machine's paths with clones
+    /// elsewhere (`ORCHESTRATOR_CACHE_PORTABLE`).
+    portable: bool,
     /// The store failed once: not asked again in this build.
     down: AtomicBool,
     /// Content hashes of linked artifacts (they do not change once written
@@ -262,6 +311,8 @@ impl Cache {
             store: Store::open(&settings.backend, settings.describe())?,
             mode: settings.mode,
             remap,
+            system: system(&process_env),
+            portable: settings.portable,
             process_env,
             down: AtomicBool::new(false),
             linked: Mutex::new(HashMap::new()),
@@ -292,11 +343,13 @@ impl Cache {
         }
     }
 
-    /// The full key of a unit that links `link_files`. `None` when one of
-    /// them cannot be read (then the unit is not looked up or stored).
-    pub fn key(&self, partial: blake3::Hasher, link_files: &[PathBuf]) -> Option<String> {
-        let mut hashes = Vec::with_capacity(link_files.len());
-        for file in link_files {
+    /// The full key: `partial`, this machine's system (see [`system`]), and
+    /// the content of `files` (what the unit links, wrappers). `None` when
+    /// one of them cannot be read (then the unit is not looked up or stored).
+    pub fn key(&self, partial: blake3::Hasher, files: &[PathBuf]) -> Option<String> {
+        let mut hashes = Vec::with_capacity(files.len() + 1);
+        hashes.push(self.system.clone());
+        for file in files {
             let known = self
                 .linked
                 .lock()
@@ -319,9 +372,14 @@ impl Cache {
         Some(key::finish(partial, &hashes))
     }
 
-    /// The variable as rustc sees it: set by orchestrator, removed, or
-    /// inherited.
-    fn seen_env(&self, invocation: &Invocation, name: &str) -> Option<String> {
+    /// The variable as the job sees it: set by orchestrator, removed, or
+    /// inherited; a build script's `rerun-if-env-changed` ones as the
+    /// process has them.
+    fn seen_env(&self, lookup: &Lookup<'_>, name: &str) -> Option<String> {
+        let invocation = lookup.invocation;
+        if lookup.script {
+            return self.process_env.get(name).cloned();
+        }
         if let Some((_, value)) = invocation.env.iter().find(|(k, _)| k == name) {
             return Some(value.to_string_lossy().into_owned());
         }
@@ -347,11 +405,15 @@ impl Cache {
                 return None;
             }
         };
-        let entry = ActionEntry::parse(&bytes);
-        let found = entry.and_then(|entry| {
+        let (target, workspace) = self.remap.prefixes();
+        let here = |at: &BuiltAt| at.target == target && at.workspace == workspace;
+        let found = ActionEntry::parse(&bytes).and_then(|entry| {
             entry
                 .variants
                 .into_iter()
+                // Outputs naming another machine's paths are taken only
+                // where the user asked for that.
+                .filter(|v| v.built_at.as_ref().is_none_or(here) || self.portable)
                 .find_map(|v| self.matches(v, lookup))
         });
         let Some((variant, input_hashes)) = found else {
@@ -377,6 +439,15 @@ impl Cache {
         }
     }
 
+    /// A hit turned out unusable after its files were placed (a build
+    /// script's result does not hash as recorded): count it as a miss.
+    pub fn unusable(&self) {
+        self.count(|c| {
+            c.hits = c.hits.saturating_sub(1);
+            c.misses += 1;
+        });
+    }
+
     /// The variant, if everything it read is as it is here.
     fn matches(
         &self,
@@ -384,8 +455,11 @@ impl Cache {
         lookup: &Lookup<'_>,
     ) -> Option<(Variant, HashMap<PathBuf, String>)> {
         for read in &variant.env {
-            let now = self.seen_env(lookup.invocation, &read.name);
-            let same = match lookup.third_party && read.name == "OUT_DIR" {
+            let now = self.seen_env(lookup, &read.name);
+            // `OUT_DIR` is read to `include!` generated code: where the
+            // outputs do not name it (an entry not bound to its machine's
+            // paths), only what is in it matters, and that is an input.
+            let same = match read.name == "OUT_DIR" {
                 true => now.map(|v| self.remap.portable(&v)) == read.portable,
                 false => now == read.value,
             };
@@ -394,14 +468,15 @@ impl Cache {
             }
         }
         let mut hashes = HashMap::new();
-        for (portable, hash) in &variant.inputs {
-            let path = self.remap.local_input(portable)?;
+        for input in &variant.inputs {
+            let path = self.remap.local_input(&input.path)?;
             let ledger_path = relative_to(&path, lookup.root);
-            let now = match lookup.known.get(&ledger_path) {
-                Some(h) => h.clone(),
-                None => crate::ledger::hash_file(&path).ok()?,
+            let now = match (input.dir, lookup.known.get(&ledger_path)) {
+                (false, Some(h)) => h.clone(),
+                (false, None) => crate::ledger::hash_file(&path).ok()?,
+                (true, _) => crate::ledger::hash_path(&path)?,
             };
-            if &now != hash {
+            if now != input.hash {
                 return None;
             }
             hashes.insert(ledger_path, now);
@@ -417,11 +492,12 @@ impl Cache {
         lookup: &Lookup<'_>,
         notes: &mut Vec<CacheNote>,
     ) -> Option<u64> {
-        let expected = lookup.outputs.required();
         let mut placed = Vec::new();
         for file in &variant.files {
-            let local = self.remap.local_output(&file.path);
-            let Some(local) = local.filter(|p| expected.contains(&p.as_path())) else {
+            let allowed = |p: &PathBuf| {
+                lookup.required.contains(p) || lookup.within.is_some_and(|w| p.starts_with(w))
+            };
+            let Some(local) = self.remap.local_output(&file.path).filter(allowed) else {
                 notes.push(CacheNote::Refused {
                     path: file.path.clone(),
                 });
@@ -431,16 +507,17 @@ impl Cache {
         }
         // Every output the unit writes must come from the entry, and the
         // one its output hash names must be that hash.
-        if expected
+        if lookup
+            .required
             .iter()
-            .any(|e| !placed.iter().any(|(_, p)| p.as_path() == *e))
+            .any(|r| !placed.iter().any(|(_, p)| p == r))
         {
             return None;
         }
-        let main = &lookup.outputs.main;
-        if !placed
-            .iter()
-            .any(|(f, p)| p == main && f.hash == variant.output)
+        if let Some(main) = lookup.main
+            && !placed
+                .iter()
+                .any(|(f, p)| p == main && f.hash == variant.output)
         {
             return None;
         }
@@ -448,16 +525,15 @@ impl Cache {
         for (file, local) in &placed {
             let bytes = self.blob(&file.hash, notes)?;
             total += bytes.len() as u64;
+            let bytes = match file.text {
+                true => self
+                    .remap
+                    .local(&String::from_utf8(bytes).ok()?)
+                    .into_bytes(),
+                false => bytes,
+            };
             write_output(local, &bytes, file.executable).ok()?;
         }
-        let dep_info = self.blob(&variant.dep_info, notes)?;
-        let text = String::from_utf8(dep_info).ok()?;
-        write_output(
-            &lookup.outputs.dep_info,
-            self.remap.local(&text).as_bytes(),
-            false,
-        )
-        .ok()?;
         Some(total)
     }
 
@@ -475,8 +551,11 @@ impl Cache {
             notes.push(CacheNote::Corrupt {
                 file: cas_path(hash),
             });
-            // A writer removes it, so the next upload stores it again.
-            if self.mode == CacheMode::ReadWrite {
+            // A writer removes it, so the next upload stores it again; only
+            // if a second read is as bad (not a transfer cut short).
+            let again = self.store.get(&cas_path(hash));
+            let bad = again.is_ok_and(|b| blake3::hash(&b).to_hex().as_str() != hash);
+            if self.mode == CacheMode::ReadWrite && bad {
                 let _ = self.store.delete(&cas_path(hash));
             }
             return None;
@@ -484,7 +563,17 @@ impl Cache {
         Some(bytes)
     }
 
-    /// Store a compile's outputs; returns the bytes sent.
+    /// Whether `bytes` hold this machine's workspace or target path (the
+    /// target directory is usually inside the workspace: one search).
+    fn names_this_machine(&self, bytes: &[u8]) -> bool {
+        let (target, workspace) = self.remap.prefixes();
+        [workspace, target]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .any(|p| memchr::memmem::find(bytes, p.as_bytes()).is_some())
+    }
+
+    /// Store a job's outputs; returns the bytes sent.
     pub fn upload(
         &self,
         up: &Upload,
@@ -497,24 +586,43 @@ impl Cache {
             self.went_down(e.to_string(), notes);
             e.to_string()
         };
+        let paths: Vec<&Path> = up.files.iter().map(|(p, _)| p.as_path()).collect();
+        if let Some(changed) = crate::ledger::OutputStamp::first_changed(&up.stamps, &paths) {
+            return Err(format!("{} changed after its job", changed.display()));
+        }
         let mut sent = 0;
         let mut files = Vec::new();
-        for path in &up.files {
+        let mut names_paths = false;
+        for (path, text) in &up.files {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
             // The output changed since it was recorded (another build):
             // store nothing rather than a mismatched entry.
-            if *path == up.main && hash != up.output {
+            if up.main.as_ref() == Some(path) && blake3::hash(&bytes).to_hex().as_str() != up.output
+            {
                 return Err(format!("{} changed after its compile", path.display()));
             }
-            let executable = is_executable(path);
+            let bytes = match text {
+                true => self
+                    .remap
+                    .portable(
+                        &String::from_utf8(bytes)
+                            .map_err(|_| format!("{} is not UTF-8 text", path.display()))?,
+                    )
+                    .into_bytes(),
+                false => {
+                    names_paths = names_paths || self.names_this_machine(&bytes);
+                    bytes
+                }
+            };
+            let hash = blake3::hash(&bytes).to_hex().to_string();
             let size = bytes.len() as u64;
             sent += self.put_blob(&hash, bytes).map_err(|e| fail(e, notes))?;
             files.push(CachedFile {
                 path: self.remap.portable_path(path),
                 hash,
                 size,
-                executable,
+                executable: is_executable(path),
+                text: *text,
             });
         }
         if files
@@ -523,18 +631,15 @@ impl Cache {
         {
             return Err("an output is outside the target directory".to_owned());
         }
-        let dep_info = std::fs::read_to_string(&up.dep_info)
-            .map_err(|e| format!("{}: {e}", up.dep_info.display()))?;
-        let dep_info = self.remap.portable(&dep_info).into_bytes();
-        let dep_info_hash = blake3::hash(&dep_info).to_hex().to_string();
-        sent += self
-            .put_blob(&dep_info_hash, dep_info)
-            .map_err(|e| fail(e, notes))?;
         let variant = Variant {
             inputs: up
                 .inputs
                 .iter()
-                .map(|(p, h)| (self.remap.portable_path(p), h.clone()))
+                .map(|(p, h, dir)| Input {
+                    path: self.remap.portable_path(p),
+                    hash: h.clone(),
+                    dir: *dir,
+                })
                 .collect(),
             env: up
                 .env
@@ -546,15 +651,22 @@ impl Cache {
                 })
                 .collect(),
             files,
-            dep_info: dep_info_hash,
             output: up.output.clone(),
             duration_ms: up.duration_ms,
             metadata_ms: up.metadata_ms,
             diagnostics: up.diagnostics.clone(),
+            built_at: names_paths.then(|| {
+                let (target, workspace) = self.remap.prefixes();
+                BuiltAt {
+                    target: target.to_owned(),
+                    workspace: workspace.to_owned(),
+                }
+            }),
         };
+        let key = &up.key;
         // Read, add, write: two machines storing one key at once may lose a
         // variant (a later miss), never mix two.
-        let entry = match self.store.get(&ac_path(&up.key)) {
+        let entry = match self.store.get(&ac_path(key)) {
             Ok(bytes) => ActionEntry::parse(&bytes),
             Err(StoreError::Missing) => None,
             Err(e) => return Err(fail(e, notes)),
@@ -568,7 +680,7 @@ impl Cache {
         let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
         sent += bytes.len() as u64;
         self.store
-            .put(&ac_path(&up.key), bytes)
+            .put(&ac_path(key), bytes)
             .map_err(|e| fail(e, notes))?;
         self.count(|c| {
             c.uploaded += 1;
@@ -655,6 +767,10 @@ impl<'scope> Uploader<'scope> {
             let mut notes = Vec::new();
             let mut failures = Vec::new();
             for up in rx {
+                // Interrupted: stop storing (what is stored is whole).
+                if crate::interrupt::received().is_some() {
+                    continue;
+                }
                 match cache.upload(&up, &mut notes) {
                     Ok(_) => {}
                     Err(e) if !cache.is_down() => failures.push(format!("{}: {e}", up.label)),
@@ -704,7 +820,8 @@ pub struct Verified {
     /// Files whose content did not match their name (removed).
     pub corrupt: Vec<String>,
     pub entries: usize,
-    /// Entries unreadable or naming a missing or corrupted file (removed).
+    /// Variants naming a missing or corrupted file, and unreadable entries
+    /// (removed; an entry left with no variant is removed).
     pub broken: Vec<String>,
 }
 
@@ -771,14 +888,29 @@ impl Store {
         for listed in self.list("ac/").map_err(fail)? {
             verified.entries += 1;
             let bytes = self.get(&listed.path).map_err(fail)?;
-            let sound = ActionEntry::parse(&bytes).is_some_and(|entry| {
-                entry.variants.iter().all(|v| {
-                    v.files.iter().all(|f| good.contains(&f.hash)) && good.contains(&v.dep_info)
-                })
-            });
-            if !sound {
+            let Some(mut entry) = ActionEntry::parse(&bytes) else {
                 self.delete(&listed.path).map_err(fail)?;
                 verified.broken.push(listed.path);
+                continue;
+            };
+            let before = entry.variants.len();
+            entry
+                .variants
+                .retain(|v| v.files.iter().all(|f| good.contains(&f.hash)));
+            let removed = before - entry.variants.len();
+            verified
+                .broken
+                .extend((0..removed).map(|_| listed.path.clone()));
+            match (removed, entry.variants.is_empty()) {
+                (0, _) => {}
+                (_, true) => self.delete(&listed.path).map_err(fail)?,
+                (_, false) => {
+                    let bytes = serde_json::to_vec(&entry).map_err(|e| Error::Cache {
+                        url: self.describe.clone(),
+                        message: e.to_string(),
+                    })?;
+                    self.put(&listed.path, bytes).map_err(fail)?;
+                }
             }
         }
         Ok(verified)

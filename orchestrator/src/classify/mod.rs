@@ -79,6 +79,18 @@ pub fn classify_crate(
     cache: &SyntaxCache,
     cx: &CrateContext<'_>,
 ) -> Classification {
+    // A file saved while the last build ran: what rustc read is unknown
+    // (the ledger records no hash), so nothing can be compared with it.
+    if let Some(file) = recorded.iter().find(|f| f.hash.is_empty()) {
+        return Classification::new(
+            ChangeClass::Signature,
+            format!(
+                "`{}` changed while it was last compiled: what rustc read is unknown",
+                file.path.display()
+            ),
+            None,
+        );
+    }
     let items = Items::for_unit(cx.cfg_test);
     let old = recorded_view(src, recorded, cache, items);
     if let Some(why) = &old.unresolved {

@@ -20,7 +20,7 @@ use crate::events::{
     Verdict,
 };
 use crate::fingerprint::is_immutable;
-use crate::graph::{Source, UnitId, UnitMap};
+use crate::graph::{Source, UnitId, UnitKind, UnitMap};
 use crate::invoke::InvocationContext;
 use crate::ledger::{
     DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, OutputStamp, links_hash,
@@ -420,6 +420,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     .run
                     .clone()
                     .expect("run units have run directories");
+                let cached = self.cache_job(id, &invocation);
                 (
                     JobKind::Run {
                         invocation,
@@ -427,6 +428,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                         package: Box::new(package.clone()),
                         rustc_bootstrap: self.exec.rustc_bootstrap.clone(),
                         immutable: cx.settings[id].immutable_root.is_some(),
+                        cached,
                     },
                     Stage::Run,
                     command,
@@ -504,22 +506,22 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             invocation,
             &upstream,
         );
-        let link_files = match graph.unit(id).never_links() {
-            true => Vec::new(),
-            false => graph
-                .link_closure(id)
-                .into_iter()
-                .filter_map(|d| self.exec.cx.outputs[d].linkable.clone())
-                .collect(),
-        };
-        Some(Box::new(CacheJob {
-            partial,
-            link_files,
-            third_party: matches!(
-                graph.package_of(id).source,
-                Source::Registry { .. } | Source::Git { .. }
-            ),
-        }))
+        let unit = graph.unit(id);
+        let mut hashed: Vec<std::path::PathBuf> =
+            match unit.never_links() || unit.kind == UnitKind::RunBuildScript {
+                true => Vec::new(),
+                false => graph
+                    .link_closure(id)
+                    .into_iter()
+                    .filter_map(|d| self.exec.cx.outputs[d].linkable.clone())
+                    .collect(),
+            };
+        // A wrapper decides what rustc is asked: its program, not only its
+        // path, is part of the key.
+        let settings = &self.exec.cx.settings[id];
+        hashed.extend(settings.wrapper.iter().cloned());
+        hashed.extend(settings.workspace_wrapper.iter().cloned());
+        Some(Box::new(CacheJob { partial, hashed }))
     }
 
     fn handle(&mut self, event: JobEvent) {
@@ -684,9 +686,9 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             return;
         }
         match action {
+            _ if output.downloaded => self.counts.downloaded += 1,
             Action::Relink => self.counts.relinked += 1,
             Action::Run => self.counts.ran += 1,
-            _ if output.downloaded => self.counts.downloaded += 1,
             _ => self.counts.compiled += 1,
         }
         if let (false, Some(key)) = (output.downloaded, &output.cache_key) {
@@ -713,9 +715,10 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.report_remaining();
     }
 
-    /// Hand a compile just recorded to the uploader: its outputs, and what
-    /// its ledger entry says it read. A compile that read a file whose
-    /// content is unknown (changed while rustc ran) is not stored.
+    /// Hand a job just recorded to the uploader: its outputs, and what its
+    /// ledger entry says it read. A job that read a file whose content is
+    /// unknown (changed during the build: [`Self::record_compile`]) is not
+    /// stored: the store would vouch for a hash the job never saw.
     fn store(&mut self, unit: UnitId, key: String, output: &JobOutput) {
         let Some(uploads) = &self.uploads else {
             return;
@@ -728,22 +731,43 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         }
         let root = &self.exec.cx.graph.workspace_root;
         let outputs = &self.exec.cx.outputs[unit];
+        let (files, main) = match &outputs.run {
+            // A build script's result: what it printed (text, paths stored
+            // portably) and every file it left in `OUT_DIR`.
+            Some(dirs) => {
+                let mut files: Vec<(std::path::PathBuf, bool)> =
+                    [&dirs.output, &dirs.stderr, &dirs.root_output]
+                        .into_iter()
+                        .map(|p| (p.clone(), true))
+                        .collect();
+                files.extend(
+                    crate::paths::files_below(&dirs.out)
+                        .into_iter()
+                        .map(|p| (p, false)),
+                );
+                (files, None)
+            }
+            None => {
+                let mut files: Vec<(std::path::PathBuf, bool)> = outputs
+                    .required()
+                    .into_iter()
+                    .map(|p| (p.to_path_buf(), false))
+                    .collect();
+                files.push((outputs.dep_info.clone(), true));
+                (files, Some(outputs.main.clone()))
+            }
+        };
         let _ = uploads.send(Upload {
             key,
             unit: self.key(unit).to_owned(),
             label: self.exec.infos[unit].label(),
-            files: outputs
-                .required()
-                .into_iter()
-                .map(std::path::Path::to_path_buf)
-                .collect(),
-            dep_info: outputs.dep_info.clone(),
+            files,
             output: output.output_hash.clone(),
-            main: outputs.main.clone(),
+            main,
             inputs: entry
                 .inputs
                 .iter()
-                .map(|i| (root.join(&i.path), i.hash.clone()))
+                .map(|i| (root.join(&i.path), i.hash.clone(), i.dir))
                 .collect(),
             env: entry
                 .env
@@ -753,6 +777,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             diagnostics: entry.diagnostics.clone(),
             duration_ms: entry.duration_ms,
             metadata_ms: entry.metadata_ms,
+            stamps: entry.stamps.clone(),
         });
     }
 
@@ -900,18 +925,30 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                         return None;
                     }
                     let rel = relative_to(&full, root);
-                    // Prefer hashes taken before rustc ran: if a file changed
-                    // during the build, the next build sees the change.
-                    let hash = self
-                        .exec
-                        .plan
-                        .known_hashes
-                        .get(&rel)
-                        .or_else(|| output.pre_hashes.get(&rel))
-                        .or_else(|| output.file_hashes.get(file))
-                        .cloned()
-                        // None known: unknown, rebuilt next time.
-                        .unwrap_or_default();
+                    // What the file held when planned, before the job, and
+                    // after it. A hash is recorded only if every look
+                    // agrees: a file saved during the build leaves rustc's
+                    // view unknown, and recording the planned hash would
+                    // let a later revert to it pass for the content rustc
+                    // compiled. A file seen only after the job, and modified
+                    // since it started, is unknown too.
+                    let before = [
+                        self.exec.plan.known_hashes.get(&rel),
+                        output.pre_hashes.get(&rel),
+                    ];
+                    let only_after =
+                        before.iter().all(Option::is_none) && output.unsettled.contains(file);
+                    let looks: Vec<&String> = before
+                        .into_iter()
+                        .chain([output.file_hashes.get(file)])
+                        .flatten()
+                        .collect();
+                    let agree = !only_after && looks.windows(2).all(|w| w[0] == w[1]);
+                    let hash = match (agree, looks.first()) {
+                        (true, Some(hash)) => (*hash).clone(),
+                        // Unknown: rebuilt next time, and never stored.
+                        _ => String::new(),
+                    };
                     Some(FileRecord {
                         path: rel,
                         hash,

@@ -62,6 +62,8 @@ pub enum JobKind {
         rustc_bootstrap: Option<String>,
         /// Its package's sources never change (a registry package).
         immutable: bool,
+        /// Look the run up in the shared cache first (and let it be stored after).
+        cached: Option<Box<CacheJob>>,
     },
 }
 
@@ -69,10 +71,9 @@ pub enum JobKind {
 #[derive(Debug, Clone)]
 pub struct CacheJob {
     pub partial: blake3::Hasher,
-    /// The artifacts the unit links, hashed by the worker.
-    pub link_files: Vec<PathBuf>,
-    /// A registry or git package ([`crate::cache::Lookup::third_party`]).
-    pub third_party: bool,
+    /// Files whose content enters the key, hashed by the worker: the
+    /// artifacts the unit links, and rustc wrappers.
+    pub hashed: Vec<PathBuf>,
 }
 
 /// What a worker reports about its job.
@@ -106,9 +107,12 @@ pub struct JobOutput {
     /// Content hashes of the package's files, taken before the job started
     /// (ledger paths).
     pub pre_hashes: HashMap<PathBuf, String>,
-    /// Content hashes of dep-info files, taken after the run, only for files
-    /// not modified since shortly before the job started (as rustc wrote them).
+    /// Content hashes of dep-info files, taken after the run (as rustc
+    /// wrote their paths).
     pub file_hashes: HashMap<PathBuf, String>,
+    /// Dep-info files modified since shortly before the job started: their
+    /// hash after the run alone does not say what rustc read.
+    pub unsettled: std::collections::HashSet<PathBuf>,
     pub link: Option<LinkRecipe>,
     /// A build-script run: its parsed result and the inputs that decide
     /// whether it reruns.
@@ -170,14 +174,18 @@ impl Runner for RustcRunner<'_> {
                 package,
                 rustc_bootstrap,
                 immutable,
+                cached,
             } => run_script(
                 job,
-                invocation,
-                dirs,
-                package,
-                rustc_bootstrap.as_deref(),
-                *immutable,
+                ScriptJob {
+                    invocation,
+                    dirs,
+                    package,
+                    rustc_bootstrap: rustc_bootstrap.as_deref(),
+                    immutable: *immutable,
+                },
                 start,
+                self.artifacts.zip(cached.as_deref()),
             ),
         };
         let result = result.map(Box::new).map_err(|message| JobFailure {
@@ -212,17 +220,25 @@ fn run_rustc(
         None => HashMap::new(),
     };
     let mut cache_notes = Vec::new();
-    let cache_key = artifacts.and_then(|(artifacts, job_key)| {
-        artifacts.key(job_key.partial.clone(), &job_key.link_files)
-    });
-    if let (Some((artifacts, job_key)), Some(key)) = (artifacts, &cache_key) {
+    let cache_key = artifacts
+        .and_then(|(artifacts, job_key)| artifacts.key(job_key.partial.clone(), &job_key.hashed));
+    if let (Some((artifacts, _)), Some(key)) = (artifacts, &cache_key) {
+        let mut required: Vec<PathBuf> = job
+            .outputs
+            .required()
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect();
+        required.push(job.outputs.dep_info.clone());
         let lookup = Lookup {
             key,
-            outputs: &job.outputs,
+            required,
+            within: None,
+            main: Some(&job.outputs.main),
             invocation,
             root: &job.root,
             known: &pre_hashes,
-            third_party: job_key.third_party,
+            script: false,
         };
         if let Some(hit) = artifacts.fetch(&lookup, &mut cache_notes) {
             return downloaded(job, hit, pre_hashes, cache_key, cache_notes, events, start);
@@ -305,7 +321,7 @@ fn run_rustc(
         _ => None,
     };
     uplift_all(&job.outputs)?;
-    let file_hashes = hash_and_summarize(
+    let (file_hashes, unsettled) = hash_and_summarize(
         &invocation.cwd,
         &dep_info.files,
         summarize.map(|items| (cache, items)),
@@ -318,6 +334,7 @@ fn run_rustc(
         dep_info: Some(dep_info),
         pre_hashes,
         file_hashes,
+        unsettled,
         link,
         cache_key,
         cache_notes,
@@ -411,31 +428,38 @@ fn hash_package(
 
 /// Hash every file rustc read and cache a syntax summary of each Rust
 /// source. A file modified since (about) the job's start may differ from what
-/// rustc read: it gets no hash, so its unit is rebuilt next time. The mtime
-/// only ever takes trust away. Files under the target directory (build
-/// scripts' `OUT_DIR`) are exempt: only jobs that finished before this one
-/// started write them.
+/// rustc read: it is returned as unsettled, so its unit is rebuilt next
+/// time. The mtime only ever takes trust away. Files under the target
+/// directory (build scripts' `OUT_DIR`) are exempt: only jobs that finished
+/// before this one started write them.
 fn hash_and_summarize(
     cwd: &Path,
     files: &[PathBuf],
     cache: Option<(&SyntaxCache, Items)>,
     spawned_at: SystemTime,
     target_dir: &Path,
-) -> HashMap<PathBuf, String> {
-    files
-        .iter()
-        .filter_map(|f| {
-            let path = cwd.join(f);
-            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-            let bytes = std::fs::read(&path).ok()?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
-            if let Some((cache, items)) = cache {
-                summarize_source(f, &hash, &bytes, cache, items);
-            }
-            let generated = normalize(&path).starts_with(target_dir);
-            (generated || settled(modified, spawned_at)).then(|| (f.clone(), hash))
-        })
-        .collect()
+) -> (HashMap<PathBuf, String>, std::collections::HashSet<PathBuf>) {
+    let mut hashes = HashMap::new();
+    let mut unsettled = std::collections::HashSet::new();
+    for f in files {
+        let path = cwd.join(f);
+        let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        if let Some((cache, items)) = cache {
+            summarize_source(f, &hash, &bytes, cache, items);
+        }
+        let generated = normalize(&path).starts_with(target_dir);
+        if !generated && !settled(modified, spawned_at) {
+            unsettled.insert(f.clone());
+        }
+        hashes.insert(f.clone(), hash);
+    }
+    (hashes, unsettled)
 }
 
 /// Not modified since a second before `spawned_at` (file times are coarse).
@@ -467,20 +491,169 @@ fn run_relink(
     })
 }
 
+/// A build-script run's own parts of its job.
+struct ScriptJob<'a> {
+    invocation: &'a Invocation,
+    dirs: &'a RunDirs,
+    package: &'a Package,
+    rustc_bootstrap: Option<&'a str>,
+    immutable: bool,
+}
+
+/// The identity of a build script's result: what it printed, with this
+/// machine's paths spelled portably (so that two clones whose scripts print
+/// the same thing, `-L native=<OUT_DIR>`, agree and their dependents share
+/// cache keys), everything in `OUT_DIR`, and the native libraries it names
+/// outside the target directory (a prebuilt `libfoo.a` that changes changes
+/// what its dependents link, as in cargo, where the rerun rebuilds them).
+fn script_identity(job: &Job, stdout: &[u8], out_dir: &Path, parsed: &BuildOutput) -> String {
+    let remap = Remap::new(&job.target_dir, &job.root);
+    let stdout = remap.portable(&String::from_utf8_lossy(stdout));
+    let mut identity = blake3::Hasher::new();
+    identity.update(stdout.as_bytes());
+    identity.update(&[0]);
+    identity.update(hash_path(out_dir).unwrap_or_default().as_bytes());
+    for library in native_libraries(parsed, &job.target_dir) {
+        identity.update(&[0]);
+        identity.update(remap.portable_path(&library).as_bytes());
+        identity.update(hash_file(&library).unwrap_or_default().as_bytes());
+    }
+    identity.finalize().to_hex().to_string()
+}
+
+/// The library files a script's `rustc-link-lib`s name in its
+/// `rustc-link-search` directories outside the target directory.
+fn native_libraries(parsed: &BuildOutput, target_dir: &Path) -> Vec<PathBuf> {
+    let names: Vec<&str> = parsed
+        .library_links
+        .iter()
+        .map(|l| {
+            let name = l.rsplit_once('=').map_or(l.as_str(), |(_, n)| n);
+            name.split(':').next().unwrap_or(name)
+        })
+        .collect();
+    let mut found = Vec::new();
+    for dir in &parsed.library_paths {
+        let text = dir.to_string_lossy();
+        let dir = ["native=", "all=", "dependency=", "crate=", "framework="]
+            .iter()
+            .find_map(|k| text.strip_prefix(k))
+            .map_or_else(|| dir.clone(), PathBuf::from);
+        if normalize(&dir).starts_with(target_dir) {
+            continue;
+        }
+        for name in &names {
+            for file in [
+                format!("lib{name}.a"),
+                format!("lib{name}.so"),
+                format!("lib{name}.dylib"),
+                format!("{name}.lib"),
+            ] {
+                let path = dir.join(file);
+                if path.is_file() {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// A build script's result restored from the shared cache: parsed as if it
+/// had just printed it, and accepted only if it hashes as recorded.
+fn script_downloaded(
+    job: &Job,
+    script: &ScriptJob<'_>,
+    hit: Hit,
+    cache_key: Option<String>,
+    cache_notes: Vec<CacheNote>,
+    start: Instant,
+) -> Option<JobOutput> {
+    // `OUT_DIR` exists when a script ran, even if it wrote nothing there.
+    std::fs::create_dir_all(&script.dirs.out).ok()?;
+    let stdout = std::fs::read(&script.dirs.output).ok()?;
+    let parsed = BuildOutput::parse(
+        &stdout,
+        script.package,
+        &script.dirs.out,
+        &script.dirs.out,
+        script.rustc_bootstrap,
+    )
+    .ok()?;
+    if script_identity(job, &stdout, &script.dirs.out, &parsed) != hit.variant.output {
+        return None;
+    }
+    let remap = Remap::new(&job.target_dir, &job.root);
+    let mut script_inputs: Vec<FileRecord> = hit
+        .variant
+        .inputs
+        .iter()
+        .filter_map(|input| {
+            let path = remap.local_input(&input.path)?;
+            Some(FileRecord {
+                path: relative_to(&path, &job.root),
+                hash: input.hash.clone(),
+                dir: input.dir,
+            })
+        })
+        .collect();
+    script_inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Some(JobOutput {
+        duration: start.elapsed(),
+        output_hash: hit.variant.output.clone(),
+        script: Some(parsed),
+        script_inputs,
+        downloaded: true,
+        compiled_ms: Some((hit.variant.duration_ms, None)),
+        cache_key,
+        cache_notes,
+        ..JobOutput::default()
+    })
+}
+
 /// Run a build script as cargo does, and keep what it printed.
 fn run_script(
     job: &Job,
-    invocation: &Invocation,
-    dirs: &RunDirs,
-    package: &Package,
-    rustc_bootstrap: Option<&str>,
-    immutable: bool,
+    script: ScriptJob<'_>,
     start: Instant,
+    artifacts: Option<(&Cache, &CacheJob)>,
 ) -> std::result::Result<JobOutput, String> {
+    let ScriptJob {
+        invocation,
+        dirs,
+        package,
+        rustc_bootstrap,
+        immutable,
+    } = script;
     let pre_hashes = match &job.pre_hash {
         Some(dir) => hash_package(dir, &job.root, &job.skip, None),
         None => HashMap::new(),
     };
+    let mut cache_notes = Vec::new();
+    let cache_key = artifacts
+        .and_then(|(artifacts, job_key)| artifacts.key(job_key.partial.clone(), &job_key.hashed));
+    if let (Some((artifacts, _)), Some(key)) = (artifacts, &cache_key) {
+        let lookup = Lookup {
+            key,
+            required: vec![dirs.output.clone()],
+            within: Some(&dirs.root),
+            main: None,
+            invocation,
+            root: &job.root,
+            known: &pre_hashes,
+            script: true,
+        };
+        if let Some(hit) = artifacts.fetch(&lookup, &mut cache_notes) {
+            let notes = std::mem::take(&mut cache_notes);
+            match script_downloaded(job, &script, hit, cache_key.clone(), notes, start) {
+                Some(output) => return Ok(output),
+                // Not what was recorded: run the script after all.
+                None => artifacts.unusable(),
+            }
+        }
+    }
     std::fs::create_dir_all(&dirs.out)
         .map_err(|e| format!("could not create `{}`: {e}", dirs.out.display()))?;
     let spawned_at = SystemTime::now();
@@ -527,21 +700,14 @@ fn run_script(
     write(&dirs.root_output, dirs.out.to_string_lossy().as_bytes())?;
     write(&dirs.output, &output.stdout)?;
     let script_inputs = script_inputs(job, &parsed, &pre_hashes, package, immutable, spawned_at);
-    // Paths of this machine are spelled portably, so that two clones whose
-    // scripts print the same thing (`-L native=<OUT_DIR>`) agree on it and
-    // their dependents share cache keys.
-    let stdout =
-        Remap::new(&job.target_dir, &job.root).portable(&String::from_utf8_lossy(&output.stdout));
-    let mut identity = blake3::Hasher::new();
-    identity.update(stdout.as_bytes());
-    identity.update(&[0]);
-    identity.update(hash_path(&dirs.out).unwrap_or_default().as_bytes());
     Ok(JobOutput {
         duration: start.elapsed(),
-        output_hash: identity.finalize().to_hex().to_string(),
+        output_hash: script_identity(job, &output.stdout, &dirs.out, &parsed),
         script: Some(parsed),
         script_inputs,
         pre_hashes,
+        cache_key,
+        cache_notes,
         ..JobOutput::default()
     })
 }
