@@ -545,6 +545,17 @@ fn edit_w4_during_build(ws: &Ws, from: &str, to: &str, marker: &str) {
     assert!(outputs[0].contains(marker), "{}", outputs[0]);
     assert_eq!(out.redone(), set(["w4", "hub"]), "{}", out.describe());
     out.assert_compiled(["w4", "hub"]);
+    let w4 = out
+        .of("crate-finished")
+        .into_iter()
+        .find(|e| e["crate"] == "w4")
+        .expect("w4 finished");
+    assert!(
+        w4["explain"]
+            .as_str()
+            .is_some_and(|x| x.contains("changed while it was last compiled")),
+        "{w4}"
+    );
 }
 
 #[test]
