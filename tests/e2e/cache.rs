@@ -25,7 +25,8 @@ fn file_url(dir: &Path) -> String {
     format!("file://{}", dir.display())
 }
 
-/// A build with the cache, sharing across directories: every clone here
+/// A build with the cache, sharing across directories and taking build
+/// scripts' results (machines declared interchangeable): every clone here
 /// lives in its own temp directory (`default_mode_...` tests the default).
 fn cached(ws: &Ws, url: &str) -> Command {
     let mut cmd = strict(ws, url);
@@ -238,11 +239,18 @@ fn default_mode_shares_outputs_naming_a_path_only_at_that_path() {
     let a = Ws::new("cached");
     run(&mut strict(&a, &url)).assert_success();
     // Machine B at the same place (CI runners, containers): everything.
+    // Build scripts run here: they may read anything on the machine.
     std::fs::remove_dir_all(a.path("target")).expect("remove target");
     let out = run(&mut strict(&a, &url));
     out.assert_success();
     assert!(out.compiled().is_empty(), "{}", out.describe());
-    assert_eq!(downloaded_count(&out), CACHED_UNITS, "{}", out.describe());
+    assert_eq!(out.finished_event()["ran"], 7, "{}", out.describe());
+    assert_eq!(
+        downloaded_count(&out),
+        CACHED_UNITS - 7,
+        "{}",
+        out.describe()
+    );
     assert!(assert_dev_matches_cargo(&a)[0].contains("stamp stamp-7"));
     // Elsewhere: the members' debug info names A's directory, and
     // serde_core's code is generated in A's OUT_DIR; they (and what
@@ -546,14 +554,12 @@ fn a_file_saved_during_the_build_is_never_vouched_for() {
     out.assert_success();
     assert!(out.compiled().contains("app"), "{}", out.describe());
     assert!(app_prints(&a).contains("saved-during-build"));
-    // What rustc read of app is unknown (planned one thing, given another):
-    // nothing is stored for it, and the next build compiles it again.
-    let stored = cache_finished(&out)["stored"].as_u64().unwrap_or(0);
-    let ran = out.compiled().len() as u64 + out.finished_event()["ran"].as_u64().unwrap_or(0);
-    assert_eq!(stored + 1, ran, "{}", out.describe());
+    // The plan hashed one version, the job was given another: what is
+    // recorded and stored is the one rustc read, so the next build finds
+    // app fresh (the source is that version)...
     let again = run(&mut cached(&a, &url));
     again.assert_success();
-    assert!(again.compiled().contains("app"), "{}", again.describe());
+    assert!(again.redone().is_empty(), "{}", again.describe());
 
     // A clone with the source as planned gets a binary of that source.
     let b = Ws::new("cached");

@@ -24,8 +24,9 @@
 //! Outputs that hold the building machine's workspace or target path
 //! (debug info, generated code included from `OUT_DIR`,
 //! docs/rustc-facts.md §12) are recorded with those paths and taken only at
-//! them, unless the reader shares across directories on purpose
-//! (`ORCHESTRATOR_CACHE_PORTABLE`). What remains outside: system libraries
+//! them, and build-script results are not taken at all (a script may read
+//! anything on its machine), unless the reader declared the machines
+//! sharing the cache interchangeable (`ORCHESTRATOR_CACHE_PORTABLE`). What remains outside: system libraries
 //! found by the linker on its own, the C toolchain, and a proc macro that
 //! computes from a path without writing it out.
 

@@ -159,6 +159,23 @@ fn libc_version() -> String {
     "system".to_owned()
 }
 
+fn own_paths(remap: &Remap) -> Vec<String> {
+    let (target, workspace) = remap.prefixes();
+    let mut paths = Vec::new();
+    for path in [workspace, target] {
+        if path.is_empty() {
+            continue;
+        }
+        paths.push(path.to_owned());
+        if let Ok(real) = std::fs::canonicalize(path) {
+            paths.push(real.to_string_lossy().into_owned());
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 /// `$XDG_CONFIG_HOME/orchestrator/config.toml`, else
 /// `~/.config/orchestrator/config.toml`.
 pub fn config_file(env: &BTreeMap<String, String>) -> Option<PathBuf> {
@@ -286,6 +303,8 @@ pub struct Cache {
     process_env: BTreeMap<String, String>,
     /// What of this machine reaches outputs beyond the toolchain ([`system`]).
     system: String,
+    /// The workspace root and target directory, as given and resolved.
+    own_paths: Vec<String>,
     /// Share entries whose outputs name this machine's paths with clones
     /// elsewhere (`ORCHESTRATOR_CACHE_PORTABLE`).
     portable: bool,
@@ -308,6 +327,7 @@ impl Cache {
                 .map_err(|e| Error::io("create the cache directory", dir, e))?;
         }
         Ok(Cache {
+            own_paths: own_paths(&remap),
             store: Store::open(&settings.backend, settings.describe())?,
             mode: settings.mode,
             remap,
@@ -322,6 +342,13 @@ impl Cache {
 
     pub fn describe(&self) -> &str {
         &self.store.describe
+    }
+
+    /// Whether build-script results are taken from the cache: only where
+    /// the user declared the machines sharing it interchangeable
+    /// (`ORCHESTRATOR_CACHE_PORTABLE`): a script may read anything.
+    pub fn shares_scripts(&self) -> bool {
+        self.portable
     }
 
     pub fn counts(&self) -> CacheCounts {
@@ -563,13 +590,11 @@ impl Cache {
         Some(bytes)
     }
 
-    /// Whether `bytes` hold this machine's workspace or target path (the
-    /// target directory is usually inside the workspace: one search).
+    /// Whether `bytes` hold this machine's workspace or target path, as
+    /// given or with symbolic links resolved.
     fn names_this_machine(&self, bytes: &[u8]) -> bool {
-        let (target, workspace) = self.remap.prefixes();
-        [workspace, target]
-            .into_iter()
-            .filter(|p| !p.is_empty())
+        self.own_paths
+            .iter()
             .any(|p| memchr::memmem::find(bytes, p.as_bytes()).is_some())
     }
 
@@ -602,13 +627,20 @@ impl Cache {
                 return Err(format!("{} changed after its compile", path.display()));
             }
             let bytes = match text {
-                true => self
-                    .remap
-                    .portable(
-                        &String::from_utf8(bytes)
-                            .map_err(|_| format!("{} is not UTF-8 text", path.display()))?,
-                    )
-                    .into_bytes(),
+                true => {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+                    // It would read back with this machine's paths in them.
+                    if text.contains(key::TARGET) || text.contains(key::WORKSPACE) {
+                        return Err(format!(
+                            "{} holds `{}` or `{}` literally",
+                            path.display(),
+                            key::TARGET,
+                            key::WORKSPACE
+                        ));
+                    }
+                    self.remap.portable(&text).into_bytes()
+                }
                 false => {
                     names_paths = names_paths || self.names_this_machine(&bytes);
                     bytes

@@ -932,10 +932,16 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                     // let a later revert to it pass for the content rustc
                     // compiled. A file seen only after the job, and modified
                     // since it started, is unknown too.
-                    let before = [
-                        self.exec.plan.known_hashes.get(&rel),
-                        output.pre_hashes.get(&rel),
-                    ];
+                    // The plan's hash stands in for the job's start only
+                    // where none was taken there, and never for a file in
+                    // the target directory (a build script of this build
+                    // may have rewritten it since the plan).
+                    let planned = match output.pre_hashes.get(&rel) {
+                        Some(_) => None,
+                        None if full.starts_with(&cx.layout.target_dir) => None,
+                        None => self.exec.plan.known_hashes.get(&rel),
+                    };
+                    let before = [planned, output.pre_hashes.get(&rel)];
                     let only_after =
                         before.iter().all(Option::is_none) && output.unsettled.contains(file);
                     let looks: Vec<&String> = before

@@ -634,7 +634,12 @@ fn run_script(
     let mut cache_notes = Vec::new();
     let cache_key = artifacts
         .and_then(|(artifacts, job_key)| artifacts.key(job_key.partial.clone(), &job_key.hashed));
-    if let (Some((artifacts, _)), Some(key)) = (artifacts, &cache_key) {
+    // A build script may read anything on the machine (variables, system
+    // libraries, `pkg-config`) beyond its `rerun-if` inputs: its result is
+    // taken only between machines declared interchangeable (it is stored
+    // for them either way).
+    let shared = artifacts.filter(|(a, _)| a.shares_scripts());
+    if let (Some((artifacts, _)), Some(key)) = (shared, &cache_key) {
         let lookup = Lookup {
             key,
             required: vec![dirs.output.clone()],
