@@ -656,3 +656,45 @@ fn native_libraries_and_wrappers_are_part_of_the_key() {
     out.assert_success();
     assert!(out.compiled().contains("util"), "{}", out.describe());
 }
+
+#[test]
+fn human_output_names_downloads_and_the_cache() {
+    let (_store, url) = filled_copy();
+    let b = Ws::new("cached");
+    let out = run(human_cmd(&b)
+        .args(["-v", "--color", "never"])
+        .env("ORCHESTRATOR_CACHE", &url)
+        .env("ORCHESTRATOR_CACHE_PORTABLE", "1"));
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    let err = &out.stderr;
+    assert!(err.contains("  Downloaded util (lib) in "), "{err}");
+    assert!(err.contains("  Downloaded app (bin) in "), "{err}");
+    // The member's warning, and cargo's count line, as after a compile.
+    assert!(err.contains("unused_on_purpose"), "{err}");
+    assert!(
+        err.contains("warning: `core_lib` (lib) generated 1 warning"),
+        "{err}"
+    );
+    let cache = err
+        .lines()
+        .find(|l| l.starts_with("       Cache "))
+        .unwrap_or_else(|| panic!("a Cache line\n{err}"));
+    assert!(
+        cache.starts_with(&format!("       Cache {url}: {CACHED_UNITS} hits (")),
+        "{cache}"
+    );
+    assert!(
+        cache.ends_with(" down), 0 misses, 0 stored (0 B up)"),
+        "{cache}"
+    );
+    let finished = err
+        .lines()
+        .find(|l| l.starts_with("    Finished "))
+        .unwrap_or_else(|| panic!("a Finished line\n{err}"));
+    assert!(
+        finished.ends_with(&format!(
+            ": 0 compiled, {CACHED_UNITS} downloaded, 0 relinked, 0 fresh"
+        )),
+        "{finished}"
+    );
+}
