@@ -511,9 +511,6 @@ fn cache(command: CacheCommand) -> i32 {
                 help: "set ORCHESTRATOR_CACHE (e.g. `local`, `file:///path`, `redis://127.0.0.1:6379`, `http://host:port/prefix`) or `cache.url` in ~/.config/orchestrator/config.toml".to_owned(),
             });
         };
-        if let crate::cache::store::Backend::Dir(dir) = &settings.backend {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create the cache directory", dir, e))?;
-        }
         let store = crate::cache::store::Store::open(&settings.backend, settings.describe())?;
         let lines = match command {
             CacheCommand::Stats => {

@@ -283,22 +283,7 @@ pub fn hash_path(path: &Path) -> Option<String> {
         return hash_file(path).ok();
     }
     let mut hasher = blake3::Hasher::new();
-    let mut stack = vec![path.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir).ok()?.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let p = entry.path();
-            if entry.file_type().ok()?.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    for file in files {
+    for file in crate::paths::files_below(path)? {
         hasher.update(
             file.strip_prefix(path)
                 .unwrap_or(&file)

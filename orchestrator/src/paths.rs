@@ -68,24 +68,22 @@ pub fn written_before(modified: std::time::SystemTime, instant: std::time::Syste
     modified < instant - slack
 }
 
-/// Every file below `dir` (recursively, sorted); none if it cannot be read.
-pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+/// Every entry below `dir` that is not a directory (recursively, sorted);
+/// `None` if any directory or entry cannot be read.
+pub fn files_below(dir: &Path) -> Option<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => pending.push(entry.path()),
-                Ok(t) if t.is_file() => files.push(entry.path()),
-                _ => {}
+        for entry in std::fs::read_dir(&dir).ok()? {
+            let entry = entry.ok()?;
+            match entry.file_type().ok()?.is_dir() {
+                true => pending.push(entry.path()),
+                false => files.push(entry.path()),
             }
         }
     }
     files.sort();
-    files
+    Some(files)
 }
 
 #[cfg(test)]

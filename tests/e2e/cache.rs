@@ -82,6 +82,23 @@ fn assert_store_sound(url: &str) {
     );
 }
 
+/// Every crate of `crates` finished with `action` (`downloaded`, `compiled`).
+fn assert_all(out: &Outcome, action: &str, crates: &[&str]) {
+    let done: BTreeSet<String> = out
+        .of("crate-finished")
+        .into_iter()
+        .filter(|e| e["action"] == action)
+        .map(|e| e["crate"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    for krate in crates {
+        assert!(
+            done.contains(*krate),
+            "{krate} {action}\n{}",
+            out.describe()
+        );
+    }
+}
+
 fn downloaded(out: &Outcome) -> BTreeSet<String> {
     out.of("crate-finished")
         .into_iter()
@@ -187,13 +204,11 @@ fn another_clone_downloads_every_unit_and_behaves_like_cargo() {
         out.describe()
     );
     assert_eq!(downloaded_count(&out), CACHED_UNITS, "{}", out.describe());
-    for krate in ["util", "core_lib", "app", "serde_core", "serde_derive"] {
-        assert!(
-            downloaded(&out).contains(krate),
-            "{krate}\n{}",
-            out.describe()
-        );
-    }
+    assert_all(
+        &out,
+        "downloaded",
+        &["util", "core_lib", "app", "serde_core", "serde_derive"],
+    );
     let c = cache_finished(&out);
     assert_eq!(
         (c["hits"].as_u64(), c["misses"].as_u64()),
@@ -258,20 +273,12 @@ fn default_mode_shares_outputs_naming_a_path_only_at_that_path() {
     let b = Ws::new("cached");
     let out = run(&mut strict(&b, &url));
     out.assert_success();
-    for krate in ["util", "core_lib", "app", "serde_core"] {
-        assert!(
-            out.compiled().contains(krate),
-            "{krate}\n{}",
-            out.describe()
-        );
-    }
-    for krate in ["memchr", "itoa", "syn", "serde_derive"] {
-        assert!(
-            downloaded(&out).contains(krate),
-            "{krate}\n{}",
-            out.describe()
-        );
-    }
+    assert_all(&out, "compiled", &["util", "core_lib", "app", "serde_core"]);
+    assert_all(
+        &out,
+        "downloaded",
+        &["memchr", "itoa", "syn", "serde_derive"],
+    );
     assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
 }
 

@@ -322,10 +322,6 @@ impl Cache {
         remap: Remap,
         process_env: BTreeMap<String, String>,
     ) -> Result<Cache> {
-        if let Backend::Dir(dir) = &settings.backend {
-            std::fs::create_dir_all(dir.join(".tmp"))
-                .map_err(|e| Error::io("create the cache directory", dir, e))?;
-        }
         Ok(Cache {
             own_paths: own_paths(&remap),
             store: Store::open(&settings.backend, settings.describe())?,

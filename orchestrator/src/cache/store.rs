@@ -184,7 +184,12 @@ pub struct Store {
 }
 
 impl Store {
+    /// A directory store is created (with `.tmp/` for partial writes).
     pub fn open(backend: &Backend, describe: String) -> Result<Store> {
+        if let Backend::Dir(dir) = backend {
+            std::fs::create_dir_all(dir.join(".tmp"))
+                .map_err(|e| Error::io("create the cache directory", dir, e))?;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("orchestrator-cache")

@@ -740,11 +740,11 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                         .into_iter()
                         .map(|p| (p.clone(), true))
                         .collect();
-                files.extend(
-                    crate::paths::files_below(&dirs.out)
-                        .into_iter()
-                        .map(|p| (p, false)),
-                );
+                // An unreadable `OUT_DIR` would be stored incomplete: not at all.
+                let Some(out) = crate::paths::files_below(&dirs.out) else {
+                    return;
+                };
+                files.extend(out.into_iter().map(|p| (p, false)));
                 (files, None)
             }
             None => {
