@@ -86,6 +86,16 @@ pub fn files_below(dir: &Path) -> Option<Vec<PathBuf>> {
     Some(files)
 }
 
+/// The temp name a file is written under before it is renamed onto `path`:
+/// a hidden sibling (same directory, so the rename is atomic). The name is
+/// fixed, not per process: only the holder of the target directory's lock
+/// writes there, so a build killed mid-write leaves at most one such file
+/// per output, replaced by the next write of that output.
+pub fn temp_sibling(path: &Path, purpose: &str) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    path.with_file_name(format!(".{name}.{purpose}-tmp"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,3 +137,4 @@ mod tests {
         );
     }
 }
+

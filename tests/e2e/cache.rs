@@ -2,8 +2,8 @@
 //! directory downloads what the first built, edits download only what they
 //! force, corrupted or escaping entries are refused, concurrent writers do
 //! not corrupt the store, and a store that goes away only costs a warning.
-//! Against a directory store, a real `redis-server` and a real nginx WebDAV
-//! server (`servers.rs`). Every binary is compared with cargo's.
+//! Against a directory store, a real `redis-server`, a real nginx WebDAV
+//! server, and emulated S3, GCS and Azure Blob stores (`servers.rs`). Every binary is compared with cargo's.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::servers;
+use crate::servers::{self, Remote};
 use crate::support::*;
 
 /// Every unit of the `cached` fixture's build: 21 rustc runs and 7
@@ -28,17 +28,17 @@ fn file_url(dir: &Path) -> String {
 /// A build with the cache, sharing across directories and taking build
 /// scripts' results (machines declared interchangeable): every clone here
 /// lives in its own temp directory (`default_mode_...` tests the default).
-fn cached(ws: &Ws, url: &str) -> Command {
-    let mut cmd = strict(ws, url);
+fn cached(ws: &Ws, store: impl Into<Remote>) -> Command {
+    let mut cmd = strict(ws, store);
     cmd.env("ORCHESTRATOR_CACHE_PORTABLE", "1");
     cmd
 }
 
 /// A build with the cache in its default mode: outputs that name the
 /// building machine's paths are only taken at those paths.
-fn strict(ws: &Ws, url: &str) -> Command {
+fn strict(ws: &Ws, store: impl Into<Remote>) -> Command {
     let mut cmd = build_cmd(ws);
-    cmd.env("ORCHESTRATOR_CACHE", url);
+    store.into().apply(&mut cmd);
     cmd
 }
 
@@ -55,11 +55,11 @@ impl Admin {
     }
 }
 
-fn cache_cmd(url: Option<&str>, what: &str) -> Admin {
+fn cache_cmd(store: Option<impl Into<Remote>>, what: &str) -> Admin {
     let mut cmd = orchestrator();
     cmd.args(["cache", what]);
-    if let Some(url) = url {
-        cmd.env("ORCHESTRATOR_CACHE", url);
+    if let Some(store) = store {
+        store.into().apply(&mut cmd);
     }
     let out = cmd.output().expect("run orchestrator cache");
     Admin {
@@ -70,8 +70,8 @@ fn cache_cmd(url: Option<&str>, what: &str) -> Admin {
 }
 
 /// `orchestrator cache verify` finds every file and entry sound.
-fn assert_store_sound(url: &str) {
-    let verify = cache_cmd(Some(url), "verify");
+fn assert_store_sound(store: impl Into<Remote>) {
+    let verify = cache_cmd(Some(store), "verify");
     verify.assert_success();
     assert!(
         verify
@@ -128,9 +128,9 @@ fn problems(out: &Outcome, kind: &str) -> Vec<Value> {
 }
 
 /// Machine A: a fresh clone builds with an empty store and stores every unit.
-fn fill(url: &str) -> Ws {
+fn fill(store: impl Into<Remote>) -> Ws {
     let a = Ws::new("cached");
-    let out = run(&mut cached(&a, url));
+    let out = run(&mut cached(&a, store));
     out.assert_success();
     let c = cache_finished(&out);
     assert_eq!(c["stored"], CACHED_UNITS, "{}", out.describe());
@@ -140,9 +140,9 @@ fn fill(url: &str) -> Ws {
 
 /// Machine B: a fresh clone in another directory downloads every unit,
 /// runs no rustc and no build script, and its binaries behave as cargo's.
-fn downloads_everything(url: &str) -> (Ws, Outcome) {
+fn downloads_everything(store: impl Into<Remote>) -> (Ws, Outcome) {
     let b = Ws::new("cached");
-    let out = run(&mut cached(&b, url));
+    let out = run(&mut cached(&b, store));
     out.assert_success();
     assert!(
         out.compiled().is_empty(),
@@ -469,7 +469,7 @@ fn a_bad_cache_url_or_no_cache_is_a_clear_error() {
             .as_str()
             .is_some_and(|h| h.contains("ORCHESTRATOR_CACHE"))
     );
-    let out = cache_cmd(None, "stats");
+    let out = cache_cmd(None::<&str>, "stats");
     assert_ne!(out.code, Some(0));
     assert!(
         out.stderr.contains("no build cache is configured"),
@@ -704,4 +704,30 @@ fn human_output_names_downloads_and_the_cache() {
         )),
         "{finished}"
     );
+}
+
+/// An object store holds a build another clone takes whole, and `cache
+/// verify` lists and checks it there.
+fn object_store_serves_another_clone(remote: &Remote) {
+    fill(remote);
+    downloads_everything(remote);
+    assert_store_sound(remote);
+}
+
+#[test]
+fn an_s3_store_serves_another_clone() {
+    let (_server, remote) = servers::s3();
+    object_store_serves_another_clone(&remote);
+}
+
+#[test]
+fn a_gcs_store_serves_another_clone() {
+    let (_server, remote) = servers::gcs();
+    object_store_serves_another_clone(&remote);
+}
+
+#[test]
+fn an_azure_blob_store_serves_another_clone() {
+    let (_server, remote) = servers::azurite();
+    object_store_serves_another_clone(&remote);
 }

@@ -1195,8 +1195,8 @@ pub fn assert_no_leftovers(ws: &Ws) {
                 rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric())
             })
         };
-        name.contains(".uplift-")
-            || name.contains(".cache-")
+        name.ends_with(".uplift-tmp")
+            || name.ends_with(".download-tmp")
             || rustc_temp("rmeta")
             || rustc_temp("rustc")
     }

@@ -100,12 +100,25 @@ impl ActionEntry {
 
     /// `variant` first, replacing one with the same inputs; at most
     /// [`MAX_VARIANTS`].
+    /// Whether a variant taken under the same conditions restores the
+    /// same files: storing `variant` again would add nothing.
+    pub fn holds(&self, variant: &Variant) -> bool {
+        self.variants.iter().any(|v| {
+            v.same_conditions(variant) && v.files == variant.files && v.output == variant.output
+        })
+    }
+
     pub fn with(mut self, variant: Variant) -> ActionEntry {
-        self.variants.retain(|v| {
-            v.inputs != variant.inputs || v.env != variant.env || v.built_at != variant.built_at
-        });
+        self.variants.retain(|v| !v.same_conditions(&variant));
         self.variants.insert(0, variant);
         self.variants.truncate(MAX_VARIANTS);
         self
+    }
+}
+
+impl Variant {
+    /// Taken under the same conditions: same inputs, variables and place.
+    fn same_conditions(&self, other: &Variant) -> bool {
+        self.inputs == other.inputs && self.env == other.env && self.built_at == other.built_at
     }
 }

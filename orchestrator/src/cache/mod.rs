@@ -703,8 +703,13 @@ impl Cache {
             format: entry::FORMAT,
             unit: up.unit.clone(),
             variants: Vec::new(),
-        })
-        .with(variant);
+        });
+        // A job that ran again as it ran before (a build script on another
+        // machine, which is not taken from the cache by default) adds nothing.
+        if entry.holds(&variant) {
+            return Ok(sent);
+        }
+        let entry = entry.with(variant);
         let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
         sent += bytes.len() as u64;
         self.store
@@ -740,11 +745,7 @@ impl Cache {
 fn write_output(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.cache-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
+    let tmp = crate::paths::temp_sibling(path, "download");
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

@@ -189,6 +189,7 @@ impl Store {
         if let Backend::Dir(dir) = backend {
             std::fs::create_dir_all(dir.join(".tmp"))
                 .map_err(|e| Error::io("create the cache directory", dir, e))?;
+            sweep_partial_writes(&dir.join(".tmp"));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -227,7 +228,16 @@ impl Store {
     /// directory backend writes a temp file and renames it; Redis `SET`;
     /// WebDAV servers store a `PUT` body before they link it).
     pub fn put(&self, path: &str, bytes: Vec<u8>) -> std::result::Result<(), StoreError> {
-        self.op.write(path, bytes).map(drop).map_err(classify)
+        // Object stores are told what they hold: some (GCS emulators)
+        // answer a write without a content type with JSON OpenDAL rejects.
+        let mut options = opendal::options::WriteOptions::default();
+        if self.op.info().capability().write_with_content_type {
+            options.content_type = Some("application/octet-stream".into());
+        }
+        self.op
+            .write_options(path, bytes, options)
+            .map(drop)
+            .map_err(classify)
     }
 
     pub fn exists(&self, path: &str) -> std::result::Result<bool, StoreError> {
@@ -264,6 +274,27 @@ impl Store {
                 path: e.path().to_owned(),
             })
             .collect())
+    }
+}
+
+/// Remove partial writes a killed process left in a directory store's
+/// `.tmp/`. Only old ones: a younger file may be another build's upload in
+/// progress (each is written whole within seconds, then renamed).
+fn sweep_partial_writes(tmp: &Path) {
+    const ABANDONED: Duration = Duration::from_secs(3600);
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED);
+        if abandoned {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -304,9 +335,30 @@ fn build(backend: &Backend) -> opendal::Result<Operator> {
             Operator::new(b)?
         }
         Backend::Gcs { bucket, root } => {
-            Operator::new(services::Gcs::default().bucket(bucket).root(root))?
+            let mut b = services::Gcs::default().bucket(bucket).root(root);
+            // The Google client libraries' switch to an emulator
+            // (fake-gcs-server, gcp-storage-emulator): plain HTTP, and no
+            // credentials unless some are given.
+            if let Ok(host) = std::env::var("STORAGE_EMULATOR_HOST") {
+                let endpoint = if host.contains("://") {
+                    host
+                } else {
+                    format!("http://{host}")
+                };
+                b = b.endpoint(&endpoint).disable_vm_metadata();
+                if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_none() {
+                    b = b.skip_signature();
+                }
+            }
+            Operator::new(b)?
         }
         Backend::Azblob { container, root } => {
+            // A connection string (Azure's tools, Azurite) carries the
+            // endpoint, the account and its key or SAS token.
+            if let Ok(conn) = std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
+                let b = services::Azblob::from_connection_string(&conn)?;
+                return Operator::new(b.container(container).root(root));
+            }
             let mut b = services::Azblob::default().container(container).root(root);
             if let Ok(account) = std::env::var("AZURE_STORAGE_ACCOUNT") {
                 b = b
@@ -344,6 +396,25 @@ fn build(backend: &Backend) -> opendal::Result<Operator> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_abandoned_partial_writes_are_swept() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let old = tmp.path().join("killed-upload");
+        let young = tmp.path().join("upload-in-progress");
+        for path in [&old, &young] {
+            std::fs::write(path, b"part").expect("write");
+        }
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .expect("age the file");
+        sweep_partial_writes(tmp.path());
+        assert!(!old.exists());
+        assert!(young.exists());
+    }
 
     #[test]
     fn parses_cache_urls() {

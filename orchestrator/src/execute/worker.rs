@@ -846,11 +846,7 @@ pub fn uplift(from: &Path, to: &Path) -> Result<()> {
     if same_file(from, to) {
         return Ok(());
     }
-    let tmp = to.with_file_name(format!(
-        ".{}.uplift-{}",
-        to.file_name().and_then(|n| n.to_str()).unwrap_or("bin"),
-        std::process::id()
-    ));
+    let tmp = crate::paths::temp_sibling(to, "uplift");
     let _ = std::fs::remove_file(&tmp);
     let result = std::fs::hard_link(from, &tmp)
         .or_else(|_| std::fs::copy(from, &tmp).map(drop))
