@@ -283,6 +283,36 @@ fn default_mode_shares_outputs_naming_a_path_only_at_that_path() {
 }
 
 #[test]
+fn default_mode_shares_across_directories_when_paths_are_remapped() {
+    // `--remap-path-prefix=<clone>=.` keeps the clone's directory out of
+    // every output (debug info, generated code's paths), and reads the same
+    // in every clone's key once the directory is written `{workspace}`.
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    let remapped = |ws: &Ws| {
+        let mut cmd = strict(ws, &url);
+        cmd.env(
+            "RUSTFLAGS",
+            format!("--remap-path-prefix={}=.", ws.root.display()),
+        );
+        cmd
+    };
+    let a = Ws::new("cached");
+    run(&mut remapped(&a)).assert_success();
+    let b = Ws::new("cached");
+    let out = run(&mut remapped(&b));
+    out.assert_success();
+    assert!(out.compiled().is_empty(), "{}", out.describe());
+    assert_eq!(
+        downloaded_count(&out),
+        CACHED_UNITS - 7,
+        "{}",
+        out.describe()
+    );
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+}
+
+#[test]
 fn an_edit_compiles_once_and_other_clones_download_what_it_forces() {
     let (_store, url) = filled_copy();
     let edit = |ws: &Ws| ws.replace("util/src/lib.rs", "x * 2.5", "x * 3.5");
