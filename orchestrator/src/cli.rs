@@ -507,8 +507,8 @@ fn cache(command: CacheCommand) -> i32 {
     let result = crate::cache::CacheSettings::resolve(&env, false, false).and_then(|settings| {
         let Some(settings) = settings else {
             return Err(Error::Usage {
-                message: "no build cache is configured".to_owned(),
-                help: "set ORCHESTRATOR_CACHE (e.g. `local`, `file:///path`, `redis://127.0.0.1:6379`, `http://host:port/prefix`) or `cache.url` in ~/.config/orchestrator/config.toml".to_owned(),
+                message: "the build cache is turned off (ORCHESTRATOR_CACHE=off)".to_owned(),
+                help: "unset ORCHESTRATOR_CACHE for the per-user cache, or set it (or `cache.url` in ~/.config/orchestrator/config.toml) to a store: `local`, `file:///path`, `redis://127.0.0.1:6379`, `http://host:port/prefix`, ...".to_owned(),
             });
         };
         let store = crate::cache::store::Store::open(&settings.backend, settings.describe())?;
@@ -520,6 +520,11 @@ fn cache(command: CacheCommand) -> i32 {
                     format!("entries: {} ({} bytes)", s.entries, s.entry_bytes),
                     format!("files:   {} ({} bytes)", s.blobs, s.blob_bytes),
                 ]
+                .into_iter()
+                .chain(settings.max_size.map(|limit| {
+                    format!("limit:   {limit} bytes (least recently used removed beyond it)")
+                }))
+                .collect()
             }
             CacheCommand::Clean => {
                 let removed = store.clean()?;

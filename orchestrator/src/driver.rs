@@ -527,16 +527,39 @@ pub fn build_session(
     let s = &session;
     let cx = s.invocation_context(opts.color, opts.short_diagnostics, opts.extra_verbose);
     // A simulated change runs at its real cost: nothing comes from the
-    // cache. A build that compiles nothing never opens it (a no-op build
-    // costs what it costs without one).
-    let compiles = s.plan.jobs().any(|u| s.plan.action(u) == Action::Compile);
-    let cache = match (&opts.cache, s.touches.is_empty() && compiles) {
-        (Some(settings), true) => Some(crate::cache::Cache::open(
+    // cache. A build that compiles nothing the cache takes never opens it
+    // (a no-op build, or an edit-rebuild of members with the per-user
+    // store, costs what it costs without one).
+    let compiles = |settings: &crate::cache::CacheSettings| {
+        s.plan.jobs().any(|u| {
+            let source = &s.graph.package(s.graph.unit(u).pkg).source;
+            s.plan.action(u) == Action::Compile && settings.scope.takes(source)
+        })
+    };
+    let mut unusable = None;
+    let wanted = opts
+        .cache
+        .as_ref()
+        .filter(|c| s.touches.is_empty() && compiles(c));
+    let cache = match wanted {
+        Some(settings) => match crate::cache::Cache::open(
             settings,
             crate::cache::key::Remap::new(&s.layout.target_dir, &s.graph.workspace_root),
             s.env.clone(),
-        )?),
-        _ => None,
+        ) {
+            Ok(cache) => Some(cache),
+            // Nothing was asked for: the default store being unusable (a
+            // read-only home) only costs its hits. Said once the build is
+            // done, beside its summary.
+            Err(e) if settings.implicit => {
+                unusable = Some(crate::cache::CacheNote::Unavailable(format!(
+                    "{e} (set ORCHESTRATOR_CACHE=off to build without the cache)"
+                )));
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
     };
     let result = execute::execute(
         Execution {
@@ -568,6 +591,9 @@ pub fn build_session(
         remove_rustc_temps(&s.graph, &s.layout);
     }
     let mut summary = result?;
+    if let Some(note) = unusable {
+        reporter.event(&BuildEvent::CacheProblem { unit: None, note });
+    }
     if !s.touches.is_empty() {
         summary.predicted = Some(predicted);
     }

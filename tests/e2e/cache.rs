@@ -502,7 +502,7 @@ fn a_bad_cache_url_or_no_cache_is_a_clear_error() {
     let out = cache_cmd(None::<&str>, "stats");
     assert_ne!(out.code, Some(0));
     assert!(
-        out.stderr.contains("no build cache is configured"),
+        out.stderr.contains("the build cache is turned off"),
         "{}",
         out.stderr
     );
@@ -760,4 +760,125 @@ fn a_gcs_store_serves_another_clone() {
 fn an_azure_blob_store_serves_another_clone() {
     let (_server, remote) = servers::azurite();
     object_store_serves_another_clone(&remote);
+}
+
+/// Every store below the directory given, and their total size.
+fn store_size(dir: &Path) -> u64 {
+    fn walk(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| match e.file_type().is_ok_and(|t| t.is_dir()) {
+                        true => walk(&e.path()),
+                        false => e.metadata().map(|m| m.len()).unwrap_or(0),
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(&dir.join("ac")) + walk(&dir.join("cas"))
+}
+
+/// With nothing configured.
+fn by_default(cmd: &mut Command, cache_home: &Path) {
+    cmd.env_remove("ORCHESTRATOR_CACHE")
+        .env("XDG_CACHE_HOME", cache_home);
+}
+
+#[test]
+fn by_default_builds_share_the_per_user_cache() {
+    let home = tempfile::tempdir().expect("cache home");
+    let a = Ws::new("cached");
+    let mut cmd = build_cmd(&a);
+    by_default(&mut cmd, home.path());
+    let out = run(&mut cmd);
+    out.assert_success();
+    // Units of registry packages only: the members' five (util, core_lib
+    // with its build script compiled and run, app) are left to the
+    // workspace's own target directory.
+    assert_eq!(cache_finished(&out)["stored"], CACHED_UNITS - 5);
+    let store = home.path().join("orchestrator");
+    assert!(store.join("ac").is_dir(), "{}", out.describe());
+
+    // Another workspace of the same user takes the dependencies that name
+    // no directory; its members compile.
+    let b = Ws::new("cached");
+    let mut cmd = build_cmd(&b);
+    by_default(&mut cmd, home.path());
+    let out = run(&mut cmd);
+    out.assert_success();
+    assert_all(
+        &out,
+        "downloaded",
+        &["memchr", "itoa", "syn", "serde_derive"],
+    );
+    assert_all(&out, "compiled", &["util", "core_lib", "app"]);
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+
+    // The edit loop does not touch the per-user store: members are not
+    // looked up or stored, so a rebuild of members never opens it.
+    b.replace("util/src/lib.rs", "x * 2.5", "x * 4.5");
+    let mut cmd = build_cmd(&b);
+    by_default(&mut cmd, home.path());
+    let out = run(&mut cmd);
+    out.assert_success();
+    assert!(out.compiled().contains("util"), "{}", out.describe());
+    assert!(out.of("cache-finished").is_empty(), "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("\"value\":36.0"));
+
+    let mut stats = orchestrator();
+    stats.args(["cache", "stats"]);
+    by_default(&mut stats, home.path());
+    let stats = stats.output().expect("cache stats");
+    let stdout = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("file://{}", store.display())) && stdout.contains("limit:"),
+        "{stdout}"
+    );
+
+    // A per-user cache that cannot be made only costs its hits.
+    let blocked = home.path().join("not-a-directory");
+    std::fs::write(&blocked, "").expect("write file");
+    let c = Ws::new("cached");
+    let mut cmd = build_cmd(&c);
+    by_default(&mut cmd, &blocked.join("below"));
+    let out = run(&mut cmd);
+    out.assert_success();
+    assert_eq!(problems(&out, "unavailable").len(), 1, "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&c)[0].contains("stamp stamp-7"));
+}
+
+#[test]
+fn a_directory_store_keeps_under_its_size_limit() {
+    let store = tempfile::tempdir().expect("store");
+    let url = file_url(store.path());
+    const LIMIT: u64 = 30 << 20;
+    let a = Ws::new("cached");
+    let out = run(cached(&a, &url).env("ORCHESTRATOR_CACHE_SIZE", "30M"));
+    out.assert_success();
+    let finished = cache_finished(&out);
+    assert!(
+        finished["evicted"].as_u64().is_some_and(|n| n > 0),
+        "{}",
+        out.describe()
+    );
+    let size = store_size(store.path());
+    assert!(size <= LIMIT, "{size} bytes stored, limit {LIMIT}");
+
+    // What is left serves another clone; what was removed compiles again.
+    let b = Ws::new("cached");
+    let out = run(cached(&b, &url).env("ORCHESTRATOR_CACHE_SIZE", "30M"));
+    out.assert_success();
+    assert!(downloaded_count(&out) > 0, "{}", out.describe());
+    assert!(!out.compiled().is_empty(), "{}", out.describe());
+    assert!(assert_dev_matches_cargo(&b)[0].contains("stamp stamp-7"));
+    assert!(store_size(store.path()) <= LIMIT);
+    assert_store_sound(&url);
+
+    // A size that is not one is an error naming the variable.
+    let out = run(cached(&b, &url).env("ORCHESTRATOR_CACHE_SIZE", "lots"));
+    assert_eq!(out.code(), Some(101), "{}", out.describe());
+    assert!(out.describe().contains("ORCHESTRATOR_CACHE_SIZE"));
 }

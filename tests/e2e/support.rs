@@ -37,8 +37,9 @@ const LEAKY_ENV: &[&str] = &[
     "CARGO_MAKEFLAGS",
     "MAKEFLAGS",
     "MFLAGS",
-    "ORCHESTRATOR_CACHE",
     "ORCHESTRATOR_CACHE_READ_ONLY",
+    "ORCHESTRATOR_CACHE_PORTABLE",
+    "ORCHESTRATOR_CACHE_SIZE",
 ];
 const LEAKY_ENV_PREFIXES: &[&str] = &["CARGO_BUILD_", "CARGO_PROFILE_"];
 
@@ -381,8 +382,11 @@ pub fn list_files(root: &Path) -> Vec<PathBuf> {
 // Running orchestrator
 
 pub fn scrub_env(cmd: &mut Command) {
-    // orchestrator's own config file (a cache URL) stays out of the tests.
+    // orchestrator's own config file (a cache URL) stays out of the tests,
+    // and so does the per-user cache every build uses by default: a test
+    // counts what is compiled (the cache tests name their own store).
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/orchestrator-e2e-config");
+    cmd.env("ORCHESTRATOR_CACHE", "off");
     for var in LEAKY_ENV {
         cmd.env_remove(var);
     }

@@ -42,6 +42,27 @@ pub enum CacheMode {
     ReadOnly,
 }
 
+/// Which units a cache takes (looks up and stores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheScope {
+    /// Every unit: a store someone chose.
+    All,
+    /// Units of registry and git packages only: the per-user store nobody
+    /// configured. Their sources are immutable and the same in every
+    /// workspace of the user, while members change on every edit: storing
+    /// each of their states would put hashing and copying (a third of a
+    /// second for ripgrep's 49 MB debug binary) behind every edit-rebuild,
+    /// for hits their own target directory already gives.
+    Dependencies,
+}
+
+impl CacheScope {
+    /// Whether units of a package from `source` are looked up and stored.
+    pub fn takes(self, source: &crate::graph::Source) -> bool {
+        self == CacheScope::All || !source.is_local()
+    }
+}
+
 /// The cache a command uses, from the command line, `ORCHESTRATOR_CACHE`
 /// and the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +75,18 @@ pub struct CacheSettings {
     /// clones elsewhere (debug info and generated code then name that
     /// machine's directories): `ORCHESTRATOR_CACHE_PORTABLE=1`.
     pub portable: bool,
+    /// A directory store's size limit in bytes (least recently used objects
+    /// are removed beyond it); other stores have their own policies.
+    pub max_size: Option<u64>,
+    /// Nothing was configured: the per-user directory store. If it cannot
+    /// be used, the build goes on without a cache (a warning, not an error).
+    pub implicit: bool,
+    pub scope: CacheScope,
 }
+
+/// A directory store's size limit unless `ORCHESTRATOR_CACHE_SIZE` or
+/// `cache.max-size` says otherwise (sccache's default).
+pub const DEFAULT_MAX_SIZE: u64 = 10 << 30;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,12 +101,13 @@ struct ConfigCache {
     url: Option<String>,
     read_only: Option<bool>,
     portable: Option<bool>,
+    max_size: Option<toml::Value>,
 }
 
 impl CacheSettings {
     /// `no_cache` (`--no-cache`) wins; then `ORCHESTRATOR_CACHE` (`off` turns
     /// the cache off), then `cache.url` in orchestrator's config file. No URL
-    /// anywhere: no cache.
+    /// anywhere: the per-user directory store (`local`).
     pub fn resolve(
         env: &BTreeMap<String, String>,
         no_cache: bool,
@@ -94,11 +127,11 @@ impl CacheSettings {
             }
             _ => ConfigFile::default(),
         };
-        let url = match env.get("ORCHESTRATOR_CACHE").filter(|v| !v.is_empty()) {
-            Some(url) => url.clone(),
+        let (url, implicit) = match env.get("ORCHESTRATOR_CACHE").filter(|v| !v.is_empty()) {
+            Some(url) => (url.clone(), false),
             None => match config.cache.url {
-                Some(url) => url,
-                None => return Ok(None),
+                Some(url) => (url, false),
+                None => ("local".to_owned(), true),
             },
         };
         if url == "off" || url == "none" {
@@ -116,7 +149,40 @@ impl CacheSettings {
             url: store::redact(&url),
             message,
         })?;
+        let max_size = match (&backend, env.get("ORCHESTRATOR_CACHE_SIZE")) {
+            (Backend::Dir(_), Some(text)) => {
+                Some(parse_size(text).map_err(|message| Error::Cache {
+                    url: format!("ORCHESTRATOR_CACHE_SIZE={text}"),
+                    message,
+                })?)
+            }
+            (Backend::Dir(_), None) => match &config.cache.max_size {
+                None => Some(DEFAULT_MAX_SIZE),
+                Some(value) => {
+                    let text = match value {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    Some(parse_size(&text).map_err(|message| {
+                        Error::Cache {
+                            url: file
+                                .as_ref()
+                                .map(|f| f.display().to_string())
+                                .unwrap_or_default(),
+                            message: format!("cache.max-size: {message}"),
+                        }
+                    })?)
+                }
+            },
+            _ => None,
+        };
         Ok(Some(CacheSettings {
+            max_size,
+            implicit,
+            scope: match implicit {
+                true => CacheScope::Dependencies,
+                false => CacheScope::All,
+            },
             url,
             backend,
             mode: match read_only {
@@ -133,6 +199,37 @@ impl CacheSettings {
             _ => store::redact(&self.url),
         }
     }
+}
+
+/// A size as people write it: `10G`, `10 GiB`, `500M`, `1.5G`, `1000000`.
+/// `K`/`M`/`G`/`T` and `KiB`... are powers of 1024, `KB`/`MB`/`GB`/`TB`
+/// powers of 1000.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. `10G`, `500 MiB`, `1000000`)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (B, K, M, G, T, KiB..., KB...)"
+            ));
+        }
+    };
+    Ok((number * scale as f64) as u64)
 }
 
 /// What of this machine, beyond the toolchain, decides outputs and so
@@ -291,6 +388,10 @@ pub struct CacheCounts {
     pub uploaded: usize,
     pub downloaded_bytes: u64,
     pub uploaded_bytes: u64,
+    /// Least recently used objects removed to keep a directory store under
+    /// its size limit.
+    pub evicted: usize,
+    pub evicted_bytes: u64,
 }
 
 /// The cache during one build: the store, how paths are spelled, and what
@@ -308,6 +409,9 @@ pub struct Cache {
     /// Share entries whose outputs name this machine's paths with clones
     /// elsewhere (`ORCHESTRATOR_CACHE_PORTABLE`).
     portable: bool,
+    /// A directory store's size limit.
+    max_size: Option<u64>,
+    pub scope: CacheScope,
     /// The store failed once: not asked again in this build.
     down: AtomicBool,
     /// Content hashes of linked artifacts (they do not change once written
@@ -329,6 +433,8 @@ impl Cache {
             remap,
             system: system(&process_env),
             portable: settings.portable,
+            max_size: settings.max_size,
+            scope: settings.scope,
             process_env,
             down: AtomicBool::new(false),
             linked: Mutex::new(HashMap::new()),
@@ -445,6 +551,7 @@ impl Cache {
         };
         match self.restore(&variant, lookup, notes) {
             Some(bytes) => {
+                self.store.touch(&ac_path(lookup.key));
                 self.count(|c| {
                     c.hits += 1;
                     c.downloaded_bytes += bytes;
@@ -547,6 +654,7 @@ impl Cache {
         let mut total = 0;
         for (file, local) in &placed {
             let bytes = self.blob(&file.hash, notes)?;
+            self.store.touch(&cas_path(&file.hash));
             total += bytes.len() as u64;
             let bytes = match file.text {
                 true => self
@@ -728,6 +836,8 @@ impl Cache {
     fn put_blob(&self, hash: &str, bytes: Vec<u8>) -> std::result::Result<u64, StoreError> {
         let path = cas_path(hash);
         if let Ok(true) = self.store.exists(&path) {
+            // In use again: kept longer.
+            self.store.touch(&path);
             return Ok(0);
         }
         let len = bytes.len() as u64;
@@ -795,16 +905,24 @@ impl<'scope> Uploader<'scope> {
         let handle = scope.spawn(move || {
             let mut notes = Vec::new();
             let mut failures = Vec::new();
+            let mut sent = 0;
             for up in rx {
                 // Interrupted: stop storing (what is stored is whole).
                 if crate::interrupt::received().is_some() {
                     continue;
                 }
                 match cache.upload(&up, &mut notes) {
-                    Ok(_) => {}
+                    Ok(bytes) => sent += bytes,
                     Err(e) if !cache.is_down() => failures.push(format!("{}: {e}", up.label)),
                     Err(_) => {}
                 }
+            }
+            if let Some(limit) = cache.max_size.filter(|_| sent > 0) {
+                let evicted = cache.store.keep_under(limit, sent);
+                cache.count(|c| {
+                    c.evicted += evicted.objects;
+                    c.evicted_bytes += evicted.bytes;
+                });
             }
             (notes, failures)
         });
@@ -867,7 +985,132 @@ fn admin_error(store: &Store, what: &str, e: StoreError) -> Error {
     }
 }
 
+/// What [`Store::keep_under`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Evicted {
+    pub objects: usize,
+    pub bytes: u64,
+}
+
+/// An object of a directory store: when it was last used, and its size.
+struct Held {
+    used: std::time::SystemTime,
+    size: u64,
+    path: PathBuf,
+}
+
+fn held_below(dir: &Path) -> Vec<Held> {
+    crate::paths::files_below(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|path| {
+            let meta = std::fs::metadata(&path).ok()?;
+            Some(Held {
+                used: meta.modified().ok()?,
+                size: meta.len(),
+                path,
+            })
+        })
+        .collect()
+}
+
 impl Store {
+    /// Keep a directory store under `limit` bytes. After `added` bytes were
+    /// stored, they are added to the size on record (`.size`); once that is
+    /// over the limit (or unknown), the store is measured and, if it is over,
+    /// whole entries go, least recently used first, each with the files no
+    /// remaining entry names, until it holds at most 90% of the limit. A hit
+    /// is thus all or nothing: no entry is left naming a removed file.
+    /// Files no entry names (an upload cut short) go first, once they are an
+    /// hour old (younger ones may belong to an upload in progress).
+    pub fn keep_under(&self, limit: u64, added: u64) -> Evicted {
+        const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+        let Some(dir) = self.local_dir() else {
+            return Evicted::default();
+        };
+        let record = dir.join(".size");
+        let known = std::fs::read_to_string(&record)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let mut evicted = Evicted::default();
+        let mut remove = |held: &Held, size: &mut u64| {
+            if std::fs::remove_file(&held.path).is_ok() {
+                *size -= held.size;
+                evicted.objects += 1;
+                evicted.bytes += held.size;
+            }
+        };
+        let size = match known {
+            Some(size) if size.saturating_add(added) <= limit => size.saturating_add(added),
+            _ => {
+                let entries = held_below(&dir.join("ac"));
+                let blobs = held_below(&dir.join("cas"));
+                let mut size: u64 = entries.iter().chain(&blobs).map(|h| h.size).sum();
+                if size > limit {
+                    let goal = limit / 10 * 9;
+                    let names = |entry: &Held| -> Vec<String> {
+                        std::fs::read(&entry.path)
+                            .ok()
+                            .and_then(|b| ActionEntry::parse(&b))
+                            .map(|e| {
+                                e.variants
+                                    .into_iter()
+                                    .flat_map(|v| v.files.into_iter().map(|f| f.hash))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    };
+                    let mut named: HashMap<String, usize> = HashMap::new();
+                    let mut entry_names = Vec::with_capacity(entries.len());
+                    for entry in &entries {
+                        let hashes = names(entry);
+                        for hash in &hashes {
+                            *named.entry(hash.clone()).or_default() += 1;
+                        }
+                        entry_names.push(hashes);
+                    }
+                    let blob_of: HashMap<String, &Held> = blobs
+                        .iter()
+                        .filter_map(|b| Some((b.path.file_name()?.to_str()?.to_owned(), b)))
+                        .collect();
+                    for (hash, blob) in &blob_of {
+                        let old = blob.used.elapsed().is_ok_and(|age| age > ORPHAN_AGE);
+                        if !named.contains_key(hash) && old {
+                            remove(blob, &mut size);
+                        }
+                    }
+                    let mut order: Vec<usize> = (0..entries.len()).collect();
+                    order.sort_by_key(|&i| entries[i].used);
+                    for i in order {
+                        if size <= goal {
+                            break;
+                        }
+                        remove(&entries[i], &mut size);
+                        for hash in &entry_names[i] {
+                            let Some(count) = named.get_mut(hash) else {
+                                continue;
+                            };
+                            *count -= 1;
+                            if *count == 0
+                                && let Some(blob) = blob_of.get(hash)
+                            {
+                                remove(blob, &mut size);
+                            }
+                        }
+                    }
+                }
+                size
+            }
+        };
+        // A running estimate: two builds adding at once may lose an
+        // addition; the next measurement corrects it.
+        let tmp = dir.join(format!(".size.{}", std::process::id()));
+        if std::fs::write(&tmp, size.to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, &record);
+        }
+        evicted
+    }
+
     pub fn stats(&self) -> Result<StoreStats> {
         let listed = |dir: &str| {
             self.list(dir)
@@ -943,5 +1186,102 @@ impl Store {
             }
         }
         Ok(verified)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_naming(blobs: &[&str]) -> Vec<u8> {
+        let variant = Variant {
+            inputs: Vec::new(),
+            env: Vec::new(),
+            files: blobs
+                .iter()
+                .map(|hash| CachedFile {
+                    path: format!("{{target}}/{hash}"),
+                    hash: (*hash).to_owned(),
+                    size: 1000,
+                    executable: false,
+                    text: false,
+                })
+                .collect(),
+            output: String::new(),
+            duration_ms: 0,
+            metadata_ms: None,
+            diagnostics: Vec::new(),
+            built_at: None,
+        };
+        let entry = ActionEntry {
+            format: entry::FORMAT,
+            unit: "unit".into(),
+            variants: vec![variant],
+        };
+        serde_json::to_vec(&entry).expect("serialize")
+    }
+
+    #[test]
+    fn eviction_removes_least_recently_used_entries_with_their_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&Backend::Dir(dir.path().to_path_buf()), "test".into())
+            .expect("open store");
+        let now = std::time::SystemTime::now();
+        let age = |name: &str, hours: u64| {
+            std::fs::File::options()
+                .write(true)
+                .open(dir.path().join(name))
+                .and_then(|f| f.set_modified(now - std::time::Duration::from_secs(3600 * hours)))
+                .expect("age");
+        };
+        for blob in ["shared", "only-old", "only-new", "orphan"] {
+            store.put(&cas_path(blob), vec![0; 1000]).expect("put");
+        }
+        store
+            .put("ac/old", entry_naming(&["shared", "only-old"]))
+            .expect("put");
+        store
+            .put("ac/new", entry_naming(&["shared", "only-new"]))
+            .expect("put");
+        let entry_size = std::fs::metadata(dir.path().join("ac/old"))
+            .expect("size")
+            .len();
+        age("ac/old", 5);
+        age("ac/new", 4);
+        age("cas/orphan", 2);
+        // Within the limit: nothing is removed.
+        assert_eq!(store.keep_under(1 << 20, 0), Evicted::default());
+        // Used again: `old` becomes the most recent.
+        store.touch("ac/old");
+        // Over: the two-hour-old orphan, then the least recently used entry
+        // (`new`) with the file only it names; `shared` stays.
+        let evicted = store.keep_under(3000, 1 << 20);
+        assert_eq!(
+            evicted,
+            Evicted {
+                objects: 3,
+                bytes: 2000 + entry_size
+            }
+        );
+        for gone in ["cas/orphan", "ac/new", "cas/only-new"] {
+            assert!(!dir.path().join(gone).exists(), "{gone}");
+        }
+        for kept in ["ac/old", "cas/shared", "cas/only-old"] {
+            assert!(dir.path().join(kept).exists(), "{kept}");
+        }
+        let recorded = std::fs::read_to_string(dir.path().join(".size")).expect(".size");
+        assert_eq!(recorded, (2000 + entry_size).to_string());
+    }
+
+    #[test]
+    fn sizes_as_people_write_them() {
+        assert_eq!(parse_size("1000000"), Ok(1_000_000));
+        assert_eq!(parse_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_size("10 GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("2 GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("10 parsecs").is_err());
     }
 }

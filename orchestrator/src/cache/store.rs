@@ -177,6 +177,8 @@ pub struct Listed {
 /// A blocking handle on the cache storage.
 pub struct Store {
     op: opendal::blocking::Operator,
+    /// A directory store's root: it keeps track of use and size itself.
+    dir: Option<PathBuf>,
     /// Printable description (no credentials).
     pub describe: String,
     // Drives OpenDAL's futures; dropped last.
@@ -215,9 +217,30 @@ impl Store {
         })?;
         Ok(Store {
             op,
+            dir: match backend {
+                Backend::Dir(dir) => Some(dir.clone()),
+                _ => None,
+            },
             describe,
             _runtime: runtime,
         })
+    }
+
+    /// Mark an object of a directory store as just used: eviction removes
+    /// the least recently used first. Other stores keep their own policy
+    /// (Redis `maxmemory-policy`, bucket lifecycle rules).
+    pub fn touch(&self, path: &str) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(dir.join(path))
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        }
+    }
+
+    /// A directory store's root (it keeps track of use and size itself).
+    pub fn local_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     pub fn get(&self, path: &str) -> std::result::Result<Vec<u8>, StoreError> {

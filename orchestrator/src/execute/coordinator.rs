@@ -489,8 +489,12 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     /// key over everything known now (settings, command, every upstream
     /// output), and the artifacts it links, for the worker to hash.
     fn cache_job(&self, id: UnitId, invocation: &Invocation) -> Option<Box<CacheJob>> {
-        let cache = self.exec.cache.filter(|c| !c.is_down())?;
         let graph = self.exec.cx.graph;
+        let source = &graph.package(graph.unit(id).pkg).source;
+        let cache = self
+            .exec
+            .cache
+            .filter(|c| !c.is_down() && c.scope.takes(source))?;
         let upstream: Vec<(String, String)> = graph
             .upstream(id)
             .into_iter()

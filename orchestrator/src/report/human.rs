@@ -330,10 +330,17 @@ impl Reporter for Human {
                 if c.hits + c.misses + c.uploaded == 0 && report.not_stored.is_empty() {
                     return;
                 }
-                let stored = match report.read_only {
+                let mut stored = match report.read_only {
                     true => "read-only".to_owned(),
                     false => format!("{} stored ({} up)", c.uploaded, bytes(c.uploaded_bytes)),
                 };
+                if c.evicted > 0 {
+                    stored.push_str(&format!(
+                        ", {} least recently used removed ({})",
+                        c.evicted,
+                        bytes(c.evicted_bytes)
+                    ));
+                }
                 let rest = format!(
                     "{}: {} hit{} ({} down), {} miss{}, {stored}",
                     report.store,

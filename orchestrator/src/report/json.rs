@@ -235,6 +235,8 @@ impl<W: Write> Reporter for Json<W> {
                 "stored": report.counts.uploaded,
                 "downloaded_bytes": report.counts.downloaded_bytes,
                 "uploaded_bytes": report.counts.uploaded_bytes,
+                "evicted": report.counts.evicted,
+                "evicted_bytes": report.counts.evicted_bytes,
                 "not_stored": report.not_stored,
             }),
             BuildEvent::Executable { unit, what, path } => with(
