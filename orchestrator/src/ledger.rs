@@ -48,9 +48,19 @@ pub struct LedgerEntry {
     pub links: String,
     /// Hash of the `.rmeta` for libraries, else of the final artifact.
     pub output: String,
+    /// The last compile (or build-script run), whatever its kind.
     pub duration_ms: u64,
     /// When `.rmeta` was ready, for libraries.
     pub metadata_ms: Option<u64>,
+    /// The last compile that started from nothing (no earlier outputs or
+    /// incremental state of the unit here) and the last one that started
+    /// from an earlier build of it: the duration model predicts each kind
+    /// of job from what was measured for that kind
+    /// ([`crate::schedule::Durations`]). Carried over by later entries.
+    #[serde(default)]
+    pub clean: Option<Measured>,
+    #[serde(default)]
+    pub recompile: Option<Measured>,
     /// For binaries: the linker command rustc ran, to relink without rustc.
     pub link: Option<LinkRecipe>,
     pub relink_ms: Option<u64>,
@@ -61,6 +71,13 @@ pub struct LedgerEntry {
     /// replayed while the unit is not recompiled.
     #[serde(default)]
     pub diagnostics: Vec<crate::events::Diagnostic>,
+}
+
+/// How long one kind of compile took, and when its `.rmeta` was ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub total_ms: u64,
+    pub metadata_ms: Option<u64>,
 }
 
 /// Size and modification time of one output file, as its job left it.
@@ -219,6 +236,8 @@ impl Ledger {
             output: String::new(),
             duration_ms: 0,
             metadata_ms: None,
+            clean: None,
+            recompile: None,
             link: None,
             relink_ms: None,
             stamps: Vec::new(),

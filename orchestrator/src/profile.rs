@@ -108,18 +108,30 @@ impl Layout {
         self.root(platform).join("incremental")
     }
 
-    /// Remove a crate's incremental state (`incremental/<crate>-<hash>/`):
-    /// its next compile starts from scratch.
-    pub fn forget_incremental(&self, platform: Option<&str>, crate_name: &str) {
+    /// A crate's incremental state directories (`incremental/<crate>-<hash>/`).
+    fn incremental_dirs(&self, platform: Option<&str>, crate_name: &str) -> Vec<PathBuf> {
         let prefix = format!("{crate_name}-");
         let Ok(entries) = std::fs::read_dir(self.incremental(platform)) else {
-            return;
+            return Vec::new();
         };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// Remove a crate's incremental state: its next compile starts from
+    /// scratch.
+    pub fn forget_incremental(&self, platform: Option<&str>, crate_name: &str) {
+        for dir in self.incremental_dirs(platform, crate_name) {
+            let _ = std::fs::remove_dir_all(dir);
         }
+    }
+
+    /// Whether a crate's next compile can start from incremental state.
+    pub fn has_incremental(&self, platform: Option<&str>, crate_name: &str) -> bool {
+        !self.incremental_dirs(platform, crate_name).is_empty()
     }
 
     /// The host profile directory (`target/orchestrator/debug`): binaries,

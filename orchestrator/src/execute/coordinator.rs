@@ -23,7 +23,7 @@ use crate::fingerprint::is_immutable;
 use crate::graph::{Source, UnitId, UnitKind, UnitMap};
 use crate::invoke::InvocationContext;
 use crate::ledger::{
-    DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, OutputStamp, links_hash,
+    DepRecord, EnvRecord, FileRecord, Ledger, LedgerEntry, Measured, OutputStamp, links_hash,
 };
 use crate::paths::{normalize, relative_to};
 use crate::plan::{Action, BuildPlan, Decisions, Escalation, Reason};
@@ -117,6 +117,16 @@ enum Status {
 }
 
 /// What the coordinator knows about one unit during the build.
+/// A compile's kind and what earlier ones measured, for the duration model.
+#[derive(Debug, Clone, Copy, Default)]
+struct History {
+    clean: Option<Measured>,
+    recompile: Option<Measured>,
+    /// The compile starts from an earlier build of the unit: its outputs
+    /// here and, if it compiles incrementally, its incremental state.
+    warm: bool,
+}
+
 #[derive(Debug, Clone)]
 struct UnitState {
     action: Action,
@@ -128,6 +138,9 @@ struct UnitState {
     started_at: u64,
     /// A binary being relinked: its entry, updated afterwards.
     relinking: Option<LedgerEntry>,
+    /// What the unit's earlier build here measured, taken when its job
+    /// starts (the entry is invalidated while the job runs).
+    history: History,
     /// `crate-started` was sent and neither `crate-finished` nor
     /// `crate-failed` yet: every started unit ends with exactly one of them.
     open: bool,
@@ -189,6 +202,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
                 metadata_ms: None,
                 started_at: 0,
                 relinking: None,
+                history: History::default(),
                 open: false,
                 after_relink: false,
                 retried: false,
@@ -295,12 +309,11 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         self.reporter.event(&BuildEvent::Remaining { estimate });
     }
 
+    /// The plan's prediction for a unit that was measured before (the
+    /// one duration model, [`crate::schedule::Durations`]).
     fn estimate_ms(&self, id: UnitId) -> Option<u64> {
-        let entry = self.ledger.get(self.key(id))?;
-        Some(match self.state[id].action {
-            Action::Relink => entry.relink_ms.unwrap_or(entry.duration_ms / 10),
-            _ => entry.duration_ms,
-        })
+        self.ledger.get(self.key(id))?;
+        Some(self.exec.plan.units[id].predicted_ms)
     }
 
     fn run<'s>(
@@ -397,6 +410,16 @@ impl<'a, 'l> Coordinator<'a, 'l> {
         let package = graph.package(unit.pkg);
         let key = self.key(id).to_owned();
         let old = self.ledger.get(&key).cloned();
+        let settings = &cx.settings[id];
+        self.state[id].history = History {
+            clean: old.as_ref().and_then(|e| e.clean),
+            recompile: old.as_ref().and_then(|e| e.recompile),
+            warm: old.is_some()
+                && (!settings.incremental
+                    || cx
+                        .layout
+                        .has_incremental(unit.platform.as_deref(), &unit.crate_name)),
+        };
         // Forget the unit first: a build killed while its job runs must not
         // leave an entry that vouches for half-written artifacts.
         self.ledger.invalidate(&key)?;
@@ -979,6 +1002,22 @@ impl<'a, 'l> Coordinator<'a, 'l> {
             Some((_, metadata)) => metadata,
             None => self.state[id].metadata_ms,
         };
+        // What kind of compile this was, for the duration model: from
+        // nothing here, or from an earlier build of the unit (its outputs
+        // and incremental state in place). A download measured neither.
+        let history = self.state[id].history;
+        entry.clean = history.clean;
+        entry.recompile = history.recompile;
+        if !output.downloaded {
+            let measured = Some(Measured {
+                total_ms: entry.duration_ms,
+                metadata_ms: entry.metadata_ms,
+            });
+            match history.warm {
+                true => entry.recompile = measured,
+                false => entry.clean = measured,
+            }
+        }
         entry.link = output.link.clone();
         self.state[id].output = Some(output.output_hash.clone());
         self.ledger.record(entry)?;

@@ -228,7 +228,15 @@ pub fn plan(input: &PlanInput<'_>) -> BuildPlan {
         priorities: UnitMap::filled(graph, 0),
         decisions,
     };
-    let durations = Durations::from_ledger(graph, input.specs, input.ledger);
+    let durations = Durations::from_ledger(
+        graph,
+        input.specs,
+        input.settings,
+        input.ledger,
+        // A simulated change starts the touched crates from nothing (their
+        // incremental state is removed: the driver's rule).
+        &input.touches.iter().map(|t| t.unit).collect::<Vec<_>>(),
+    );
     predict(&mut plan, graph, &durations, input.jobs);
     plan
 }
