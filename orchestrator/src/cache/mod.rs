@@ -145,7 +145,11 @@ impl CacheSettings {
             || flag("ORCHESTRATOR_CACHE_READ_ONLY")
             || config.cache.read_only == Some(true);
         let portable = flag("ORCHESTRATOR_CACHE_PORTABLE") || config.cache.portable == Some(true);
-        let backend = Backend::parse(&url, &default_dir(env)).map_err(|message| Error::Cache {
+        let default = default_dir(env);
+        if implicit && default.is_none() {
+            return Ok(None);
+        }
+        let backend = Backend::parse(&url, default.as_deref()).map_err(|message| Error::Cache {
             url: store::redact(&url),
             message,
         })?;
@@ -285,12 +289,13 @@ pub fn config_file(env: &BTreeMap<String, String>) -> Option<PathBuf> {
 
 /// The per-user directory `ORCHESTRATOR_CACHE=local` names:
 /// `$XDG_CACHE_HOME/orchestrator`, else `~/.cache/orchestrator`.
-pub fn default_dir(env: &BTreeMap<String, String>) -> PathBuf {
-    match env.get("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("orchestrator"),
-        None => PathBuf::from(env.get("HOME").map_or("/tmp", String::as_str))
-            .join(".cache")
-            .join("orchestrator"),
+/// `None` without `XDG_CACHE_HOME` or `HOME`: a directory everyone can
+/// write to (`/tmp`) would let another user plant entries.
+pub fn default_dir(env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    let set = |name: &str| env.get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    match set("XDG_CACHE_HOME") {
+        Some(dir) => Some(dir.join("orchestrator")),
+        None => set("HOME").map(|home| home.join(".cache").join("orchestrator")),
     }
 }
 
@@ -1271,6 +1276,43 @@ mod tests {
         }
         let recorded = std::fs::read_to_string(dir.path().join(".size")).expect(".size");
         assert_eq!(recorded, (2000 + entry_size).to_string());
+    }
+
+    fn resolved(vars: &[(&str, &str)]) -> Option<CacheSettings> {
+        let mut env: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.insert("XDG_CONFIG_HOME".into(), "/nonexistent/config".into());
+        CacheSettings::resolve(&env, false, false).expect("resolve")
+    }
+
+    #[test]
+    fn with_nothing_configured_the_per_user_store_takes_dependencies() {
+        let default = resolved(&[("HOME", "/home/u")]).expect("a default store");
+        assert!(default.implicit);
+        assert_eq!(default.scope, CacheScope::Dependencies);
+        assert_eq!(default.max_size, Some(DEFAULT_MAX_SIZE));
+        assert_eq!(
+            default.backend,
+            Backend::Dir("/home/u/.cache/orchestrator".into())
+        );
+        // Named, the same store takes every unit; the size can be set.
+        let named = resolved(&[
+            ("HOME", "/home/u"),
+            ("ORCHESTRATOR_CACHE", "local"),
+            ("ORCHESTRATOR_CACHE_SIZE", "2G"),
+        ])
+        .expect("a store");
+        assert!(!named.implicit);
+        assert_eq!(named.scope, CacheScope::All);
+        assert_eq!(named.max_size, Some(2 << 30));
+        // Servers have their own policies.
+        let redis = resolved(&[("ORCHESTRATOR_CACHE", "redis://127.0.0.1:6379")]).expect("redis");
+        assert_eq!(redis.max_size, None);
+        // No home: no default store (never a shared /tmp one), and off is off.
+        assert!(resolved(&[]).is_none());
+        assert!(resolved(&[("HOME", "/home/u"), ("ORCHESTRATOR_CACHE", "off")]).is_none());
     }
 
     #[test]

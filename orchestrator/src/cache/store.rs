@@ -46,10 +46,16 @@ pub enum Backend {
 impl Backend {
     /// Parse a cache URL. `default_dir` is the per-user directory `local`
     /// stands for.
-    pub fn parse(url: &str, default_dir: &Path) -> std::result::Result<Backend, String> {
+    pub fn parse(url: &str, default_dir: Option<&Path>) -> std::result::Result<Backend, String> {
         let url = url.trim();
         if url == "local" || url == "file" {
-            return Ok(Backend::Dir(default_dir.to_path_buf()));
+            return default_dir
+                .map(|d| Backend::Dir(d.to_path_buf()))
+                .ok_or_else(|| {
+                    "`local` is the per-user cache directory, but neither XDG_CACHE_HOME nor HOME \
+                 is set: set one, or name a directory (`file:///path`)"
+                        .to_owned()
+                });
         }
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(format!(
@@ -441,10 +447,10 @@ mod tests {
 
     #[test]
     fn parses_cache_urls() {
-        let home = Path::new("/home/u/.cache/orchestrator");
+        let home = Some(Path::new("/home/u/.cache/orchestrator"));
         assert_eq!(
             Backend::parse("local", home),
-            Ok(Backend::Dir(home.to_path_buf()))
+            Ok(Backend::Dir("/home/u/.cache/orchestrator".into()))
         );
         assert_eq!(
             Backend::parse("file:///srv/cache", home),
@@ -478,6 +484,10 @@ mod tests {
         assert!(Backend::parse("ftp://x", home).is_err());
         assert!(Backend::parse("/just/a/path", home).is_err());
         assert!(Backend::parse("redis:///", home).is_err());
+        // No per-user directory known: `local` says so.
+        assert!(
+            Backend::parse("local", None).is_err_and(|e| e.contains("XDG_CACHE_HOME nor HOME"))
+        );
         assert_eq!(
             redact("redis://u:secret@127.0.0.1:6379/2"),
             "redis://***@127.0.0.1:6379/2"
