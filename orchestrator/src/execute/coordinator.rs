@@ -116,7 +116,6 @@ enum Status {
     Failed,
 }
 
-/// What the coordinator knows about one unit during the build.
 /// A compile's kind and what earlier ones measured, for the duration model.
 #[derive(Debug, Clone, Copy, Default)]
 struct History {
@@ -127,6 +126,7 @@ struct History {
     warm: bool,
 }
 
+/// What the coordinator knows about one unit during the build.
 #[derive(Debug, Clone)]
 struct UnitState {
     action: Action,
