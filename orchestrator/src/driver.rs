@@ -532,7 +532,7 @@ pub fn build_session(
     // store, costs what it costs without one).
     let compiles = |settings: &crate::cache::CacheSettings| {
         s.plan.jobs().any(|u| {
-            let source = &s.graph.package(s.graph.unit(u).pkg).source;
+            let source = &s.graph.package_of(u).source;
             s.plan.action(u) == Action::Compile && settings.scope.takes(source)
         })
     };

@@ -89,7 +89,6 @@ fn next_compile(e: &LedgerEntry, kind: NextCompile) -> Measured {
         total_ms: e.duration_ms,
         metadata_ms: e.metadata_ms,
     };
-    let scaled = |ms: u64, share: f64| (ms as f64 * share).round() as u64;
     match kind {
         NextCompile::Cold => e.clean.unwrap_or(last),
         NextCompile::AsLast => e.recompile.unwrap_or(last),
@@ -101,6 +100,10 @@ fn next_compile(e: &LedgerEntry, kind: NextCompile) -> Measured {
             }
         }),
     }
+}
+
+fn scaled(ms: u64, share: f64) -> u64 {
+    (ms as f64 * share).round() as u64
 }
 
 /// The median of `ratios` when there are enough of them to trust.
@@ -137,7 +140,6 @@ impl Durations {
         let recompile_share =
             ratio(&|e| e.recompile.map(|r| r.total_ms)).unwrap_or(RECOMPILE_SHARE);
         let relink_share = ratio(&|e| e.relink_ms);
-        let scaled = |ms: u64, share: f64| (ms as f64 * share).round() as u64;
         // The next compile of a unit built here before: a recompile.
         let next: UnitMap<Option<Measured>> = UnitMap::from_fn(graph, |u| {
             let kind = match () {

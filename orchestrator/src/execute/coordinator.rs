@@ -513,7 +513,7 @@ impl<'a, 'l> Coordinator<'a, 'l> {
     /// output), and the artifacts it links, for the worker to hash.
     fn cache_job(&self, id: UnitId, invocation: &Invocation) -> Option<Box<CacheJob>> {
         let graph = self.exec.cx.graph;
-        let source = &graph.package(graph.unit(id).pkg).source;
+        let source = &graph.package_of(id).source;
         let cache = self
             .exec
             .cache
