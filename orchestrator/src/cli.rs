@@ -567,7 +567,7 @@ fn graph(args: GraphArgs) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let mut reporter = report::reporter(MessageFormat::Human, Verbosity::Normal, tty, tty, false);
     let result = options(&args.workspace, CargoCommand::Build, tty, args.touch)
-        .and_then(|opts| driver::prepare(&opts, reporter.as_mut()));
+        .and_then(|opts| driver::prepare(&opts, reporter.as_mut(), driver::Warm::default()));
     match result {
         Ok(session) => {
             let text = match args.format {
@@ -701,7 +701,7 @@ fn execute(
             driver::build(options, reporter).map(|_| 0)
         }
         Then::Nothing => driver::build(options, reporter).map(|_| 0),
-        Then::Test(run) => driver::build_session(options, reporter)
+        Then::Test(run) => driver::build_session(options, reporter, driver::Warm::default())
             .and_then(|(session, _)| runner::test(&session, run, reporter))
             .map(|_| 0),
         Then::Run(args) => runner::build_and_run(options, args, reporter),
@@ -717,19 +717,19 @@ fn watch(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
         help: e.help().unwrap_or_default(),
     });
     let result = result.and_then(|options| {
-        crate::watch::watch(options, reporter.as_mut(), &mut || {
+        crate::watch::watch(options, reporter.as_mut(), &mut |warm| {
             // Each round reports afresh (counts, bars), as a new command.
             let mut reporter = setup.reporter();
             let reporter = reporter.as_mut();
             let outcome = match &then {
-                Then::Run(args) => {
-                    runner::build_and_spawn(options, args, reporter).map(|(session, child)| Round {
+                Then::Run(args) => runner::build_and_spawn(options, args, reporter, warm).map(
+                    |(session, child)| Round {
                         session: Some(session),
                         child: Some(child),
-                    })
-                }
-                Then::Test(run) if !options.dry_run => driver::build_session(options, reporter)
-                    .map(|(session, _)| {
+                    },
+                ),
+                Then::Test(run) if !options.dry_run => {
+                    driver::build_session(options, reporter, warm).map(|(session, _)| {
                         if let Err(error) = runner::test(&session, run, reporter) {
                             reporter.error(&error);
                         }
@@ -737,8 +737,9 @@ fn watch(args: BuildArgs, command: CargoCommand, then: Then) -> i32 {
                             session: Some(session),
                             child: None,
                         }
-                    }),
-                _ => driver::build_session(options, reporter).map(|(session, _)| Round {
+                    })
+                }
+                _ => driver::build_session(options, reporter, warm).map(|(session, _)| Round {
                     session: Some(session),
                     child: None,
                 }),

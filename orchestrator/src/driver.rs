@@ -129,8 +129,43 @@ pub struct Session {
     pub cargo_exe: OsString,
     pub jobs: usize,
     pub env: BTreeMap<String, String>,
+    /// cargo's answer, with what it depends on.
+    pub cargo: cargo::cache::Remembered,
     /// Held while the session lives: one build (or `graph`) per target directory.
-    _lock: BuildLock,
+    lock: BuildLock,
+}
+
+/// What a session leaves for the next one in the same process (`watch`
+/// keeps it between rounds). Each part is reused only where it is provably
+/// what would be read from disk again:
+///
+/// | kept | reused when |
+/// |---|---|
+/// | parsed-file summaries | in the same target directory: they are found by content hash |
+/// | the ledger | nobody held the build lock since this process did ([`BuildLock::follows`]); entries of units it lacks are read |
+/// | cargo's answer | the same request, with everything it depends on as recorded ([`cargo::cache::Remembered::holds_for`]) |
+///
+/// Anything else (a failed build, another process's build in between) is
+/// read from disk, as without it.
+#[derive(Default)]
+pub struct Warm {
+    syntax: Option<SyntaxCache>,
+    ledger: Option<(String, Ledger)>,
+    cargo: Option<cargo::cache::Remembered>,
+}
+
+impl Warm {
+    /// Keep what `session` read and wrote; its lock is released.
+    pub fn keep(session: Session) -> Warm {
+        let epoch = session.lock.epoch().to_owned();
+        let mut syntax = session.cache;
+        syntax.next_round();
+        Warm {
+            syntax: Some(syntax),
+            ledger: Some((epoch, session.ledger)),
+            cargo: Some(session.cargo),
+        }
+    }
 }
 
 impl Session {
@@ -163,7 +198,7 @@ impl Session {
 
 /// Stages 1–6: configuration, cargo's plan, graph, specs, ledger,
 /// classification, plan. `lock`: take the target directory's build lock.
-pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Session> {
+pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter, warm: Warm) -> Result<Session> {
     let started = Instant::now();
     let env = opts.env.clone();
     let config = CargoConfig::load(&opts.cwd, env.clone(), &opts.config)?;
@@ -205,13 +240,20 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         args: opts.cargo_args.clone(),
         platforms,
     };
-    let answer = cargo::resolve(
+    let Warm {
+        syntax: warm_syntax,
+        ledger: warm_ledger,
+        cargo: warm_cargo,
+    } = warm;
+    let remembered = cargo::resolve(
         &request,
         &env,
         &config,
         &toolchain.verbose_version,
         &target_dir.join(".plan"),
+        warm_cargo,
     )?;
+    let answer = &remembered.answer;
     // Nothing is written for a workspace cargo cannot load.
     if let Some(pending) = pending_toolchain {
         pending.store();
@@ -220,7 +262,7 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         .map_err(|e| Error::io("create target directory", &layout.ledger(), e))?;
     // `graph` takes it too: it reads the ledger, which a build rewrites.
     let lock = BuildLock::acquire(&target_dir, || reporter.event(&BuildEvent::WaitingForLock))?;
-    let graph = CrateGraph::build(&answer)?;
+    let graph = CrateGraph::build(answer)?;
     let platforms: Vec<Option<&str>> = {
         let mut p: Vec<Option<&str>> = graph
             .units()
@@ -312,7 +354,10 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
             || optimizes_across_crates(&s.rustflags)
     });
     let keys: Vec<String> = specs.values().map(|s| s.key.clone()).collect();
-    let mut ledger = Ledger::load(&layout.ledger(), &keys);
+    let mut ledger = match warm_ledger {
+        Some((epoch, ledger)) if lock.follows(&epoch) => ledger.complete(&layout.ledger(), &keys),
+        _ => Ledger::load(&layout.ledger(), &keys),
+    };
     let scripts = load_scripts(
         &graph,
         &specs,
@@ -341,7 +386,11 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         None => config.jobs(cores)?.unwrap_or(cores),
     };
     let toolchain_hash = hash_str(&toolchain.verbose_version);
-    let cache = SyntaxCache::new(&target_dir.join(".syntax"));
+    let syntax_dir = target_dir.join(".syntax");
+    let cache = match warm_syntax {
+        Some(cache) if cache.dir() == syntax_dir => cache,
+        _ => SyntaxCache::new(&syntax_dir),
+    };
     let jobs = jobs.max(1);
     let touches = touch::resolve(&opts.touches, &graph, &cache)?;
     let cx = InvocationContext {
@@ -426,7 +475,8 @@ pub fn prepare(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<Sessi
         cargo_exe,
         jobs,
         env,
-        _lock: lock,
+        cargo: remembered,
+        lock,
     })
 }
 
@@ -468,7 +518,7 @@ fn target_cfgs(
 }
 
 pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSummary> {
-    build_session(opts, reporter).map(|(_, summary)| summary)
+    build_session(opts, reporter, Warm::default()).map(|(_, summary)| summary)
 }
 
 /// Build, and keep the session for what runs the results (`test`, `run`):
@@ -476,8 +526,9 @@ pub fn build(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<BuildSu
 pub fn build_session(
     opts: &BuildOptions,
     reporter: &mut dyn Reporter,
+    warm: Warm,
 ) -> Result<(Session, BuildSummary)> {
-    let mut session = prepare(opts, reporter)?;
+    let mut session = prepare(opts, reporter, warm)?;
     let s = &session;
     if opts.dry_run || opts.explain {
         report_plan(&s.graph, &s.infos, &s.plan, reporter);

@@ -181,18 +181,27 @@ impl Ledger {
     /// Load the entries for `units`; unreadable or foreign entries count as
     /// absent (the unit is rebuilt), never as an error.
     pub fn load(dir: &Path, units: &[String]) -> Ledger {
-        let entries = units
-            .par_iter()
-            .filter_map(|key| {
-                let text = std::fs::read(entry_path(dir, key)).ok()?;
-                let entry: LedgerEntry = serde_json::from_slice(&text).ok()?;
-                (entry.format == FORMAT && entry.unit == *key).then(|| (key.clone(), entry))
-            })
-            .collect();
+        let entries = read_entries(dir, units.par_iter());
         Ledger {
             dir: dir.to_path_buf(),
             entries,
         }
+    }
+
+    /// This ledger, kept in memory since it was loaded, completed with the
+    /// entries of `units` it lacks. Only for a ledger nobody else wrote
+    /// meanwhile (the caller knows it from the build lock's epoch): then it
+    /// is what [`Ledger::load`] would read, without reading it.
+    pub fn complete(mut self, dir: &Path, units: &[String]) -> Ledger {
+        if self.dir != dir {
+            return Ledger::load(dir, units);
+        }
+        let missing = read_entries(
+            dir,
+            units.par_iter().filter(|k| !self.entries.contains_key(*k)),
+        );
+        self.entries.extend(missing);
+        self
     }
 
     pub fn get(&self, unit: &str) -> Option<&LedgerEntry> {
@@ -244,6 +253,20 @@ impl Ledger {
             diagnostics: Vec::new(),
         }
     }
+}
+
+/// The readable entries among `units`; unreadable or foreign ones are absent.
+fn read_entries<'a>(
+    dir: &Path,
+    units: impl ParallelIterator<Item = &'a String>,
+) -> HashMap<String, LedgerEntry> {
+    units
+        .filter_map(|key| {
+            let text = std::fs::read(entry_path(dir, key)).ok()?;
+            let entry: LedgerEntry = serde_json::from_slice(&text).ok()?;
+            (entry.format == FORMAT && entry.unit == *key).then(|| (key.clone(), entry))
+        })
+        .collect()
 }
 
 fn entry_path(dir: &Path, unit: &str) -> PathBuf {
@@ -364,5 +387,30 @@ mod tests {
                 .get("a-1")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_ledger_kept_in_memory_reads_only_the_entries_it_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut kept = Ledger::load(dir.path(), &["a-1".into()]);
+        let mut a = Ledger::new_entry("a-1".into());
+        a.output = "from this process".into();
+        kept.record(a.clone()).unwrap();
+        // Written by another ledger (what this process never saw).
+        let mut other = Ledger::load(dir.path(), &[]);
+        let mut b = Ledger::new_entry("b-2".into());
+        b.output = "b".into();
+        other.record(b.clone()).unwrap();
+        let mut a_elsewhere = a.clone();
+        a_elsewhere.output = "never read: a-1 is in memory".into();
+        other.record(a_elsewhere).unwrap();
+
+        let completed = kept.complete(dir.path(), &["a-1".into(), "b-2".into()]);
+        assert_eq!(completed.get("a-1"), Some(&a));
+        assert_eq!(completed.get("b-2"), Some(&b));
+        // Another directory: nothing of memory is kept.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let moved = completed.complete(elsewhere.path(), &["a-1".into()]);
+        assert!(moved.get("a-1").is_none());
     }
 }

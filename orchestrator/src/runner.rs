@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::driver::{self, BuildOptions, Session};
+use crate::driver::{self, BuildOptions, Session, Warm};
 use crate::error::{Error, Result};
 use crate::events::{BuildEvent, ExitOutcome, TestSummary, UnitInfo};
 use crate::graph::{Doctest, Mode, UnitId, UnitKind};
@@ -311,7 +311,7 @@ pub fn build_and_run(
     args: &[String],
     reporter: &mut dyn Reporter,
 ) -> Result<i32> {
-    let (session, program) = build_program(opts, args, reporter)?;
+    let (session, program) = build_program(opts, args, reporter, Warm::default())?;
     drop(session);
     program.exec()
 }
@@ -323,8 +323,9 @@ pub fn build_and_spawn(
     opts: &BuildOptions,
     args: &[String],
     reporter: &mut dyn Reporter,
+    warm: Warm,
 ) -> Result<(Session, std::process::Child)> {
-    let (session, program) = build_program(opts, args, reporter)?;
+    let (session, program) = build_program(opts, args, reporter, warm)?;
     let child = program.spawn()?;
     Ok((session, child))
 }
@@ -334,6 +335,7 @@ fn build_program(
     opts: &BuildOptions,
     args: &[String],
     reporter: &mut dyn Reporter,
+    mut warm: Warm,
 ) -> Result<(Session, Program)> {
     let selected = opts
         .cargo_args
@@ -343,7 +345,7 @@ fn build_program(
     if !selected {
         let mut probe = opts.clone();
         probe.cargo_args.push("--bins".to_owned());
-        let session = driver::prepare(&probe, reporter)?;
+        let session = driver::prepare(&probe, reporter, warm)?;
         let graph = &session.graph;
         let mut bins: Vec<(&str, Option<&str>)> = graph
             .units()
@@ -380,11 +382,11 @@ fn build_program(
                 });
             }
         };
-        drop(session);
+        warm = Warm::keep(session);
         opts.cargo_args.push("--bin".to_owned());
         opts.cargo_args.push(name);
     }
-    let (session, _) = driver::build_session(&opts, reporter)?;
+    let (session, _) = driver::build_session(&opts, reporter, warm)?;
     let program = program(&session, args, reporter)?;
     Ok((session, program))
 }

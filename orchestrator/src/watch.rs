@@ -18,14 +18,15 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
-use crate::driver::{self, BuildOptions, Session};
+use crate::driver::{self, BuildOptions, Session, Warm};
 use crate::error::{Error, Result};
 use crate::events::BuildEvent;
 use crate::graph::Source;
 use crate::report::Reporter;
 
 /// How long the files must stay quiet after an event before the command
-/// runs: an editor's save (write, rename, metadata) is over by then.
+/// runs: an editor's save (write, rename, metadata) is over by then. A save
+/// known to be over (see [`completes`]) does not wait for it.
 pub const DEBOUNCE: Duration = Duration::from_millis(5);
 
 /// What to watch: directories, each recursively or not.
@@ -35,13 +36,17 @@ pub struct WatchSet {
     pub flat: BTreeSet<PathBuf>,
     /// Events below here are ignored (the target directory).
     pub ignore: Vec<PathBuf>,
+    /// Files the last build read (sources, `include_str!` data, manifests):
+    /// a finished write to one of them ends the debounce.
+    pub inputs: BTreeSet<PathBuf>,
 }
 
 impl WatchSet {
     /// From the plan and ledger of `opts`'s workspace. Reads state under
     /// the build lock, which it releases before returning.
     pub fn of(opts: &BuildOptions, reporter: &mut dyn Reporter) -> Result<WatchSet> {
-        driver::prepare(opts, reporter).map(|session| WatchSet::from_session(&session))
+        driver::prepare(opts, reporter, Warm::default())
+            .map(|session| WatchSet::from_session(&session))
     }
 
     /// From the plan and ledger of a session that just ran.
@@ -57,6 +62,8 @@ impl WatchSet {
             ..WatchSet::default()
         };
         set.flat.insert(root.clone());
+        set.inputs.insert(root.join("Cargo.toml"));
+        set.inputs.insert(root.join("Cargo.lock"));
         if root.join(".cargo").is_dir() {
             set.flat.insert(root.join(".cargo"));
         }
@@ -66,6 +73,7 @@ impl WatchSet {
                 continue;
             }
             set.flat.insert(package.root.clone());
+            set.inputs.insert(package.root.join("Cargo.toml"));
             if let Some(dir) = unit.target.src_path.parent() {
                 set.recursive.insert(dir.to_path_buf());
             }
@@ -74,6 +82,9 @@ impl WatchSet {
             };
             for input in &entry.inputs {
                 let path = root.join(&input.path);
+                if !input.dir {
+                    set.inputs.insert(path.clone());
+                }
                 let dir = match input.dir {
                     true => Some(path.as_path()),
                     false => path.parent(),
@@ -167,18 +178,18 @@ impl Watch {
     }
 
     /// Block until a relevant event, then until the files have been quiet
-    /// for `debounce`; or until interrupted.
+    /// for `debounce` or a write to an input is known to be over; or until
+    /// interrupted.
     pub fn wait(&self, debounce: Duration) -> Woken {
         let tick = Duration::from_millis(50);
-        let first = loop {
+        let (first, mut done) = loop {
             if crate::interrupt::received().is_some() {
                 return Woken::Interrupted;
             }
             match self.events.recv_timeout(tick) {
-                // Reading a file (the command's own hashing does) is no change.
-                Ok(Ok(event)) if writes(&event.kind) => {
+                Ok(Ok(event)) if writes(&event.kind) || completes(&event, &self.set.inputs) => {
                     if let Some(path) = event.paths.iter().find(|p| self.set.relevant(p)) {
-                        break path.clone();
+                        break (path.clone(), completes(&event, &self.set.inputs));
                     }
                 }
                 Ok(Ok(_)) => {}
@@ -186,6 +197,27 @@ impl Watch {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Woken::Stopped,
             }
         };
+        let mut quiet_since = Instant::now();
+        while !done && quiet_since.elapsed() < debounce {
+            match self.events.recv_timeout(debounce - quiet_since.elapsed()) {
+                Ok(Ok(event)) if completes(&event, &self.set.inputs) => done = true,
+                Ok(Ok(event)) if writes(&event.kind) => quiet_since = Instant::now(),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        // What is already queued belongs to this save.
+        while let Ok(Ok(event)) = self.events.try_recv() {
+            if writes(&event.kind) && !completes(&event, &self.set.inputs) {
+                // A write still going on elsewhere: wait for it as before.
+                return self.settle(first, debounce);
+            }
+        }
+        Woken::Changed(first)
+    }
+
+    /// Wait until the files have been quiet for `debounce`.
+    fn settle(&self, first: PathBuf, debounce: Duration) -> Woken {
         let mut quiet_since = Instant::now();
         while quiet_since.elapsed() < debounce {
             match self.events.recv_timeout(debounce - quiet_since.elapsed()) {
@@ -196,6 +228,21 @@ impl Watch {
         }
         Woken::Changed(first)
     }
+}
+
+/// An event after which an input's new content is complete: the writer
+/// closed it, or a finished file was renamed onto it (an editor's safe save
+/// writes a temporary file, then renames it; the temporary file's close
+/// does not count, as it is no input).
+fn completes(event: &notify::Event, inputs: &BTreeSet<PathBuf>) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+    let named = match event.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1),
+        _ => None,
+    };
+    named.is_some_and(|p| inputs.contains(p))
 }
 
 /// An event that can change a file's content or existence.
@@ -225,15 +272,17 @@ pub struct Round {
 }
 
 /// Run `round` now and after every change, until interrupted (SIGINT,
-/// SIGTERM). `round` runs the command with a reporter of its own.
+/// SIGTERM). `round` runs the command with a reporter of its own, and with
+/// what the last round left in memory.
 pub fn watch(
     opts: &BuildOptions,
     reporter: &mut dyn Reporter,
-    round: &mut dyn FnMut() -> Round,
+    round: &mut dyn FnMut(Warm) -> Round,
 ) -> Result<()> {
     let mut watch = Watch::new()?;
+    let mut warm = Warm::default();
     loop {
-        let Round { session, mut child } = round();
+        let Round { session, mut child } = round(std::mem::take(&mut warm));
         if crate::interrupt::received().is_some() {
             stop_child(&mut child);
             return Ok(());
@@ -243,7 +292,11 @@ pub fn watch(
         // load keeps the previous set: fixing the manifest is a change to a
         // file in it.
         let set = match session {
-            Some(session) => Ok(WatchSet::from_session(&session)),
+            Some(session) => {
+                let set = WatchSet::from_session(&session);
+                warm = Warm::keep(session);
+                Ok(set)
+            }
             None => WatchSet::of(opts, &mut Quiet),
         };
         if let Ok(set) = set {

@@ -599,6 +599,53 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
     assert_dev_matches_cargo(&ws);
 }
 
+/// `watch` keeps the ledger in memory between rounds, but not past another
+/// process's build: a build that rewrote outputs (here `--touch`, which
+/// recompiles without a change) leaves the memory stale; reusing it would
+/// make the tripwire rebuild everything it wrote. Read again, the next
+/// comment edit compiles nothing.
+#[test]
+fn watch_rereads_its_state_after_another_build_in_between() {
+    use std::os::unix::process::CommandExt;
+    let ws = Ws::new("chain");
+    let mut cmd = orchestrator();
+    cmd.args(["watch", "build", "--manifest-path"])
+        .arg(ws.manifest())
+        .args(["--message-format", "json"])
+        .current_dir(&ws.root)
+        .process_group(0);
+    let mut running = Spawned::start(&mut cmd);
+    let watching = |running: &mut Spawned| {
+        assert!(
+            running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
+                == "watching")
+        );
+    };
+    assert_eq!(compiled_in(&next_round(&mut running)).len(), 4);
+    watching(&mut running);
+    ws.replace("level_a/src/lib.rs", "    3\n}", "    3 // three\n}");
+    assert!(compiled_in(&next_round(&mut running)).is_empty());
+    watching(&mut running);
+
+    let mut other = build_cmd(&ws);
+    other.args(["--touch", "level_a"]);
+    let touched = run(&mut other);
+    touched.assert_success();
+    assert!(!touched.compiled().is_empty(), "{}", touched.describe());
+
+    ws.replace("level_a/src/lib.rs", "    3 // three\n}", "    3\n}");
+    let after = next_round(&mut running);
+    assert!(compiled_in(&after).is_empty(), "{after:?}");
+    watching(&mut running);
+    let status = Command::new("kill")
+        .args(["-INT", &running.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    assert_eq!(running.finish().code(), Some(130));
+    assert_dev_matches_cargo(&ws);
+}
+
 #[test]
 fn a_crashing_test_is_reported_with_its_signal_and_bad_names_get_cargo_s_hints() {
     let ws = Ws::new("lib_bin");

@@ -131,19 +131,52 @@ fn entry_path(dir: &Path, key: &RequestKey) -> PathBuf {
     dir.join(format!("{}.json", key.0))
 }
 
+/// cargo's answer as a build got it, with what it depends on: what `watch`
+/// keeps between rounds instead of reading the entry again.
+#[derive(Debug, Clone)]
+pub struct Remembered {
+    key: RequestKey,
+    /// `None` when the answer was not stored (a watched file changed while
+    /// cargo ran): it is then never reused.
+    watched: Option<Vec<Watched>>,
+    pub answer: CargoAnswer,
+}
+
+impl Remembered {
+    /// An answer nothing is known of: used once, never reused.
+    pub fn once(key: RequestKey, answer: CargoAnswer) -> Remembered {
+        Remembered {
+            key,
+            watched: None,
+            answer,
+        }
+    }
+
+    /// Whether this is still cargo's answer to `key`: the same question,
+    /// and everything it depends on as recorded (checked as [`lookup`] does).
+    pub fn holds_for(&self, key: &RequestKey) -> bool {
+        use rayon::prelude::*;
+        self.key == *key
+            && self
+                .watched
+                .as_ref()
+                .is_some_and(|w| w.par_iter().all(Watched::still_holds))
+    }
+}
+
 /// The stored answer for `key`, if everything it depends on is unchanged.
-pub fn lookup(dir: &Path, key: &RequestKey) -> Option<CargoAnswer> {
+pub fn lookup(dir: &Path, key: &RequestKey) -> Option<Remembered> {
     let bytes = std::fs::read(entry_path(dir, key)).ok()?;
     let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     if entry.format != FORMAT || entry.key != key.0 {
         return None;
     }
-    use rayon::prelude::*;
-    entry
-        .watched
-        .par_iter()
-        .all(Watched::still_holds)
-        .then_some(entry.answer)
+    let remembered = Remembered {
+        key: key.clone(),
+        watched: Some(entry.watched),
+        answer: entry.answer,
+    };
+    remembered.holds_for(key).then_some(remembered)
 }
 
 /// Keep `answer` for later builds. Failing to write only costs a cargo run
@@ -151,29 +184,34 @@ pub fn lookup(dir: &Path, key: &RequestKey) -> Option<CargoAnswer> {
 pub fn store(
     dir: &Path,
     key: &RequestKey,
-    answer: &CargoAnswer,
+    answer: CargoAnswer,
     config: &CargoConfig,
     started: SystemTime,
-) {
-    let watched = watch_list(answer, config);
+) -> Remembered {
+    let watched = watch_list(&answer, config);
     let lock = answer.workspace_root.join("Cargo.lock");
     let touched_meanwhile = watched.iter().any(|w| match w {
         Watched::File { path, .. } if *path != lock => modified_since(path, started),
         _ => false,
     });
     if touched_meanwhile {
-        return;
+        return Remembered::once(key.clone(), answer);
     }
     let entry = Entry {
         format: FORMAT,
         key: key.0.clone(),
         watched,
-        answer: answer.clone(),
+        answer,
     };
     if std::fs::create_dir_all(dir).is_ok()
         && let Ok(bytes) = serde_json::to_vec(&entry)
     {
         let _ = write_atomic(&entry_path(dir, key), &bytes);
+    }
+    Remembered {
+        key: key.clone(),
+        watched: Some(entry.watched),
+        answer: entry.answer,
     }
 }
 

@@ -90,22 +90,26 @@ pub struct CargoAnswer {
 }
 
 /// Ask cargo (or reuse its answer from `cache_dir` when nothing it depends
-/// on changed). `toolchain` is `rustc -vV`, part of the cache key.
+/// on changed; or `remembered`, an answer this process already has, on the
+/// same condition). `toolchain` is `rustc -vV`, part of the cache key.
 pub fn resolve(
     request: &CargoRequest,
     env: &BTreeMap<String, String>,
     config: &CargoConfig,
     toolchain: &str,
     cache_dir: &Path,
-) -> Result<CargoAnswer> {
+    remembered: Option<cache::Remembered>,
+) -> Result<cache::Remembered> {
     let key = cache::RequestKey::new(request, env, toolchain);
+    if let Some(answer) = remembered.filter(|r| r.holds_for(&key)) {
+        return Ok(answer);
+    }
     if let Some(answer) = cache::lookup(cache_dir, &key) {
         return Ok(answer);
     }
     let started = std::time::SystemTime::now();
     let answer = query(request)?;
-    cache::store(cache_dir, &key, &answer, config, started);
-    Ok(answer)
+    Ok(cache::store(cache_dir, &key, answer, config, started))
 }
 
 /// Run cargo's two queries (in parallel) and join their answers.

@@ -2,6 +2,8 @@
 //! re-parses one file. Stored under `<target-dir>/.syntax/<hash>.json`
 //! (`<hash>-tests.json` for summaries that keep `#[cfg(test)]` items);
 //! written atomically; an unreadable entry is re-parsed, never trusted.
+//! What a process read or made is also kept in memory; `watch` keeps it
+//! between rounds, bounded by [`MEMO_CAP`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,21 @@ use std::sync::Mutex;
 use super::summary::{FileSummary, Items, SUMMARY_FORMAT, summarize};
 use crate::ledger::write_atomic;
 
+/// Past this many summaries in memory, a new round keeps only those the
+/// last one used (the current content of each file it looked at).
+pub const MEMO_CAP: usize = 512;
+
 #[derive(Debug)]
 pub struct SyntaxCache {
     dir: PathBuf,
-    memo: Mutex<HashMap<String, Option<FileSummary>>>,
+    memo: Mutex<HashMap<String, Memo>>,
+}
+
+#[derive(Debug)]
+struct Memo {
+    summary: Option<FileSummary>,
+    /// Looked up or made since the last [`SyntaxCache::next_round`].
+    used: bool,
 }
 
 impl SyntaxCache {
@@ -21,6 +34,36 @@ impl SyntaxCache {
         SyntaxCache {
             dir: dir.to_path_buf(),
             memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Start another round of the same process (`watch`): bound what is
+    /// kept in memory.
+    pub fn next_round(&mut self) {
+        let Ok(memo) = self.memo.get_mut() else {
+            return;
+        };
+        if memo.len() > MEMO_CAP {
+            memo.retain(|_, m| m.used);
+        }
+        for m in memo.values_mut() {
+            m.used = false;
+        }
+    }
+
+    fn remember(&self, key: String, summary: Option<FileSummary>) {
+        if let Ok(mut memo) = self.memo.lock() {
+            memo.insert(
+                key,
+                Memo {
+                    summary,
+                    used: true,
+                },
+            );
         }
     }
 
@@ -38,16 +81,15 @@ impl SyntaxCache {
     /// The summary of the content with this hash, if one was stored.
     pub fn get(&self, hash: &str, items: Items) -> Option<FileSummary> {
         let key = Self::key(hash, items);
-        if let Some(hit) = self.memo.lock().ok()?.get(&key) {
-            return hit.clone();
+        if let Some(hit) = self.memo.lock().ok()?.get_mut(&key) {
+            hit.used = true;
+            return hit.summary.clone();
         }
         let summary = std::fs::read(self.entry(&key))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<FileSummary>(&bytes).ok())
             .filter(|s| s.format == SUMMARY_FORMAT);
-        if let Ok(mut memo) = self.memo.lock() {
-            memo.insert(key, summary.clone());
-        }
+        self.remember(key, summary.clone());
         summary
     }
 
@@ -64,9 +106,7 @@ impl SyntaxCache {
                 write_atomic(&self.entry(&key), &bytes).map_err(std::io::Error::other)
             });
         }
-        if let Ok(mut memo) = self.memo.lock() {
-            memo.insert(key, Some(summary.clone()));
-        }
+        self.remember(key, Some(summary.clone()));
         summary
     }
 
