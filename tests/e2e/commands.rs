@@ -578,8 +578,15 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
             == "watching")
     );
 
-    // A comment: a round that compiles nothing.
-    ws.replace("level_a/src/lib.rs", "    5\n}", "    5 // five\n}");
+    // A comment, saved as editors do it safely (a temporary file renamed
+    // onto the source): a round that compiles nothing.
+    let text = ws.read("level_a/src/lib.rs").replacen("    5\n}", "    5 // five\n}", 1);
+    ws.write("level_a/src/.lib.rs.swp", &text);
+    std::fs::rename(
+        ws.path("level_a/src/.lib.rs.swp"),
+        ws.path("level_a/src/lib.rs"),
+    )
+    .expect("rename onto the source");
     let comment = next_round(&mut running);
     assert!(compiled_in(&comment).is_empty(), "{comment:?}");
     assert!(
