@@ -2,7 +2,8 @@
 //! layers (each depending on up to three crates of lower layers, binaries on
 //! top), planned as a clean build: graph construction, unit specs,
 //! propagation, the relink/metadata-debt fixpoint, critical-path priorities
-//! and the schedule simulation. Run with `cargo bench -p orchestrator`.
+//! and the schedule simulation; and the syntax summary of one large source file (what an edit
+//! costs the classifier). Run with `cargo bench -p orchestrator`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -122,5 +123,15 @@ fn plan_clean_build(bencher: divan::Bencher, crates: usize) {
             touches: &[],
             jobs: 2,
         })
+    });
+}
+
+/// The classifier's summary of one large file (this crate's coordinator,
+/// about 1,200 lines), as an edit to it costs before any comparison.
+#[divan::bench(sample_count = 20)]
+fn summarize_large_file(bencher: divan::Bencher) {
+    let source = include_str!("../src/execute/coordinator.rs");
+    bencher.bench(|| {
+        orchestrator::classify::summarize(source, orchestrator::classify::Items::WithoutTests)
     });
 }

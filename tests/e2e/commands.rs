@@ -580,7 +580,9 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
 
     // A comment, saved as editors do it safely (a temporary file renamed
     // onto the source): a round that compiles nothing.
-    let text = ws.read("level_a/src/lib.rs").replacen("    5\n}", "    5 // five\n}", 1);
+    let text = ws
+        .read("level_a/src/lib.rs")
+        .replacen("    5\n}", "    5 // five\n}", 1);
     ws.write("level_a/src/.lib.rs.swp", &text);
     std::fs::rename(
         ws.path("level_a/src/.lib.rs.swp"),

@@ -111,10 +111,10 @@ pub fn summarize(source: &str, items: Items) -> FileSummary {
             includes: Vec::new(),
         };
     };
-    let line_starts = line_starts(source);
+    let lines = Lines::of(source);
     let mut cx = Summarizer {
         source,
-        line_starts: &line_starts,
+        lines: &lines,
         items: Vec::new(),
         modules: Vec::new(),
         has_cfg_test: false,
@@ -130,7 +130,7 @@ pub fn summarize(source: &str, items: Items) -> FileSummary {
     FileSummary {
         format: SUMMARY_FORMAT,
         parsed: true,
-        inner: hash_tokens(&inner_tokens, Some(&line_starts)),
+        inner: hash_tokens(&inner_tokens, Some(&lines)),
         inner_shape: hash_tokens(&inner_tokens, None),
         items,
         modules: cx.modules,
@@ -144,7 +144,7 @@ pub fn summarize(source: &str, items: Items) -> FileSummary {
 
 struct Summarizer<'a> {
     source: &'a str,
-    line_starts: &'a [usize],
+    lines: &'a Lines<'a>,
     items: Vec<ItemSummary>,
     modules: Vec<ModDecl>,
     has_cfg_test: bool,
@@ -175,7 +175,7 @@ impl Summarizer<'_> {
             mask_docs(item)
         };
         let tokens = masked.to_token_stream();
-        let exact = hash_tokens(&tokens, Some(self.line_starts));
+        let exact = hash_tokens(&tokens, Some(self.lines));
         let module_path = module.join("::");
         let mut summary = ItemSummary {
             key: String::new(),
@@ -202,10 +202,7 @@ impl Summarizer<'_> {
                     f.vis.to_tokens(&mut head);
                     f.sig.to_tokens(&mut head);
                     summary.interface = hash_tokens(&head, None);
-                    summary.body = Some(hash_tokens(
-                        &f.block.to_token_stream(),
-                        Some(self.line_starts),
-                    ));
+                    summary.body = Some(hash_tokens(&f.block.to_token_stream(), Some(self.lines)));
                 } else {
                     summary.interface = self.interface_hash(&tokens, true, reads_source);
                 }
@@ -289,7 +286,7 @@ impl Summarizer<'_> {
                         m.vis.to_tokens(&mut head);
                         m.ident.to_tokens(&mut head);
                         summary.interface = hash_tokens(&head, None);
-                        summary.exact = hash_tokens(&head, Some(self.line_starts));
+                        summary.exact = hash_tokens(&head, Some(self.lines));
                         self.push(summary);
                         self.items(items, &path);
                         return;
@@ -368,13 +365,10 @@ impl Summarizer<'_> {
                         name: f.sig.ident.to_string(),
                         module: summary.module.clone(),
                         public: matches!(f.vis, Visibility::Public(_)) || imp.trait_.is_some(),
-                        exact: hash_tokens(&item_tokens, Some(self.line_starts)),
+                        exact: hash_tokens(&item_tokens, Some(self.lines)),
                         shape: hash_tokens(&item_tokens, None),
                         interface: head_hash,
-                        body: Some(hash_tokens(
-                            &f.block.to_token_stream(),
-                            Some(self.line_starts),
-                        )),
+                        body: Some(hash_tokens(&f.block.to_token_stream(), Some(self.lines))),
                         members: Vec::new(),
                         owner: Some((label.clone(), self_type_name(&imp.self_ty))),
                     });
@@ -392,7 +386,7 @@ impl Summarizer<'_> {
             }
         }
         summary.interface = interface.finalize().to_hex().to_string();
-        summary.exact = hash_tokens(&header, Some(self.line_starts));
+        summary.exact = hash_tokens(&header, Some(self.lines));
         summary.shape = hash_tokens(&header, None);
         summary.key = format!("{}{label}", module_prefix(module));
         let impl_key = summary.key.clone();
@@ -410,7 +404,7 @@ impl Summarizer<'_> {
         proc_macro: bool,
     ) -> String {
         let positions = rules::positions_matter(tokens, exported_body, proc_macro);
-        let hash = hash_tokens(tokens, positions.then_some(self.line_starts));
+        let hash = hash_tokens(tokens, positions.then_some(self.lines));
         if !proc_macro {
             return hash;
         }
@@ -547,30 +541,73 @@ impl VisitMut for DocMask {
     }
 }
 
-/// Byte offset of the start of each line.
-fn line_starts(source: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
+/// Where each line of a source starts, to hash tokens' positions.
+pub struct Lines<'a> {
+    source: &'a str,
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+    /// Per line: only ASCII, so a column in characters is one in bytes.
+    ascii: Vec<bool>,
 }
 
-/// blake3 over the token kinds and texts, and — with `line_starts` — each
+impl<'a> Lines<'a> {
+    pub fn of(source: &'a str) -> Lines<'a> {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(source.len());
+                source.as_bytes()[start..end].is_ascii()
+            })
+            .collect();
+        Lines {
+            source,
+            starts,
+            ascii,
+        }
+    }
+
+    /// The byte offset, from its line's start, of the character at
+    /// (1-based `line`, `column` in characters), as proc-macro2 counts them.
+    fn byte_column(&self, line: usize, column: usize) -> Option<usize> {
+        let index = line.checked_sub(1)?;
+        let start = *self.starts.get(index)?;
+        if self.ascii[index] {
+            return Some(column);
+        }
+        let text = self.source.get(start..)?;
+        text.char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .nth(column)
+    }
+}
+
+/// blake3 over the token kinds and texts, and — with `lines` — each
 /// token's line, column and byte column.
-pub fn hash_tokens(tokens: &TokenStream, line_starts: Option<&[usize]>) -> String {
-    let mut hasher = blake3::Hasher::new();
-    feed(&mut hasher, tokens, line_starts);
-    hasher.finalize().to_hex().to_string()
+pub fn hash_tokens(tokens: &TokenStream, lines: Option<&Lines<'_>>) -> String {
+    // Written out first and hashed at once: blake3 hashes a stream as it
+    // hashes its concatenation, and one call costs less than thousands.
+    let mut bytes = Vec::new();
+    let mut text = String::new();
+    feed(&mut bytes, tokens, lines, &mut text);
+    blake3::hash(&bytes).to_hex().to_string()
 }
 
-fn feed(hasher: &mut blake3::Hasher, tokens: &TokenStream, line_starts: Option<&[usize]>) {
+/// `text` is a buffer for tokens' texts, kept to spare an allocation each.
+fn feed(out: &mut Vec<u8>, tokens: &TokenStream, lines: Option<&Lines<'_>>, text: &mut String) {
+    use std::fmt::Write;
     for tree in tokens.clone() {
         match &tree {
             TokenTree::Group(g) if is_doc_attr(g) => {
                 // A doc comment's tokens all carry the comment's span, whose
                 // end moves with its text: only where it starts counts (R1).
-                hasher.update(b"[doc");
-                position(hasher, g.span_open(), line_starts);
-                feed(hasher, &g.stream(), None);
+                out.extend_from_slice(b"[doc");
+                position(out, g.span_open(), lines);
+                feed(out, &g.stream(), None, text);
             }
             TokenTree::Group(g) => {
                 let open = match g.delimiter() {
@@ -579,34 +616,38 @@ fn feed(hasher: &mut blake3::Hasher, tokens: &TokenStream, line_starts: Option<&
                     Delimiter::Bracket => "[",
                     Delimiter::None => "∅",
                 };
-                hasher.update(open.as_bytes());
-                position(hasher, g.span_open(), line_starts);
-                feed(hasher, &g.stream(), line_starts);
-                hasher.update(b")");
-                position(hasher, g.span_close(), line_starts);
+                out.extend_from_slice(open.as_bytes());
+                position(out, g.span_open(), lines);
+                feed(out, &g.stream(), lines, text);
+                out.extend_from_slice(b")");
+                position(out, g.span_close(), lines);
             }
             TokenTree::Ident(i) => {
-                hasher.update(b"i");
-                hasher.update(i.to_string().as_bytes());
-                position(hasher, i.span(), line_starts);
+                out.extend_from_slice(b"i");
+                text.clear();
+                let _ = write!(text, "{i}");
+                out.extend_from_slice(text.as_bytes());
+                position(out, i.span(), lines);
             }
             TokenTree::Punct(p) => {
-                hasher.update(b"p");
-                hasher.update(p.as_char().to_string().as_bytes());
-                hasher.update(if p.spacing() == proc_macro2::Spacing::Joint {
+                out.extend_from_slice(b"p");
+                out.extend_from_slice(p.as_char().encode_utf8(&mut [0; 4]).as_bytes());
+                out.extend_from_slice(if p.spacing() == proc_macro2::Spacing::Joint {
                     b"j"
                 } else {
                     b"a"
                 });
-                position(hasher, p.span(), line_starts);
+                position(out, p.span(), lines);
             }
             TokenTree::Literal(l) => {
-                hasher.update(b"l");
-                hasher.update(l.to_string().as_bytes());
-                position(hasher, l.span(), line_starts);
+                out.extend_from_slice(b"l");
+                text.clear();
+                let _ = write!(text, "{l}");
+                out.extend_from_slice(text.as_bytes());
+                position(out, l.span(), lines);
             }
         }
-        hasher.update(b"\0");
+        out.extend_from_slice(b"\0");
     }
 }
 
@@ -615,17 +656,24 @@ fn is_doc_attr(group: &proc_macro2::Group) -> bool {
         && matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
 }
 
-fn position(hasher: &mut blake3::Hasher, span: Span, line_starts: Option<&[usize]>) {
-    let Some(starts) = line_starts else { return };
+fn position(out: &mut Vec<u8>, span: Span, lines: Option<&Lines<'_>>) {
+    let Some(lines) = lines else { return };
     let start = span.start();
-    let byte = span.byte_range().start;
-    let byte_column = starts
-        .get(start.line.saturating_sub(1))
-        .map(|s| byte.saturating_sub(*s))
-        .unwrap_or(byte);
-    hasher.update(&(start.line as u64).to_le_bytes());
-    hasher.update(&(start.column as u64).to_le_bytes());
-    hasher.update(&(byte_column as u64).to_le_bytes());
+    // From the line and column (cheap), not `Span::byte_range` (which maps
+    // characters to bytes through a shared table): the same number.
+    let byte_column = lines
+        .byte_column(start.line, start.column)
+        .unwrap_or_else(|| {
+            let byte = span.byte_range().start;
+            lines
+                .starts
+                .get(start.line.saturating_sub(1))
+                .map(|s| byte.saturating_sub(*s))
+                .unwrap_or(byte)
+        });
+    out.extend_from_slice(&(start.line as u64).to_le_bytes());
+    out.extend_from_slice(&(start.column as u64).to_le_bytes());
+    out.extend_from_slice(&(byte_column as u64).to_le_bytes());
 }
 
 fn trait_item_attrs(item: &TraitItem) -> &[Attribute] {
