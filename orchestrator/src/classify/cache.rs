@@ -93,6 +93,20 @@ impl SyntaxCache {
         summary
     }
 
+    /// Make sure a summary of `source` (whose blake3 is `hash`) is stored,
+    /// without handing out a copy of it.
+    pub fn ensure(&self, hash: &str, source: &str, items: Items) {
+        let key = Self::key(hash, items);
+        if let Ok(mut memo) = self.memo.lock()
+            && let Some(hit) = memo.get_mut(&key)
+            && hit.summary.is_some()
+        {
+            hit.used = true;
+            return;
+        }
+        self.summarize(hash, source, items);
+    }
+
     /// Summarize `source` (whose blake3 is `hash`) unless already cached, and store it.
     pub fn summarize(&self, hash: &str, source: &str, items: Items) -> FileSummary {
         if let Some(summary) = self.get(hash, items) {

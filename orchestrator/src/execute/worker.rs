@@ -248,10 +248,13 @@ fn run_rustc(
         .map_err(|e| format!("could not create `{}`: {e}", job.outputs.out_dir.display()))?;
     let spawned_at = SystemTime::now();
     let mut command = invocation.command();
+    // Objects an earlier recording compile left (a build killed before
+    // they were moved into the recipe's directory) would be written through
+    // into rustc's incremental cache: gone before any compile of the binary.
+    if let Some(exe) = job.outputs.executable() {
+        link::clean(exe);
+    }
     if record_link {
-        if let Some(exe) = job.outputs.executable() {
-            link::clean(exe);
-        }
         command.args(link::RECORD_FLAGS);
     }
     // rustc prefers an existing `.rlib` over a newer `.rmeta` (cargo deletes it).
@@ -325,6 +328,7 @@ fn run_rustc(
         &invocation.cwd,
         &dep_info.files,
         summarize.map(|items| (cache, items)),
+        &pre_hashes,
         spawned_at,
         &job.target_dir,
     );
@@ -427,7 +431,8 @@ fn hash_package(
 }
 
 /// Hash every file rustc read and cache a syntax summary of each Rust
-/// source. A file modified since (about) the job's start may differ from what
+/// source not summarized before the job with the same content (`before`).
+/// A file modified since (about) the job's start may differ from what
 /// rustc read: it is returned as unsettled, so its unit is rebuilt next
 /// time. The mtime only ever takes trust away. Files under the target
 /// directory (build scripts' `OUT_DIR`) are exempt: only jobs that finished
@@ -436,6 +441,7 @@ fn hash_and_summarize(
     cwd: &Path,
     files: &[PathBuf],
     cache: Option<(&SyntaxCache, Items)>,
+    before: &HashMap<PathBuf, String>,
     spawned_at: SystemTime,
     target_dir: &Path,
 ) -> (HashMap<PathBuf, String>, std::collections::HashSet<PathBuf>) {
@@ -450,7 +456,9 @@ fn hash_and_summarize(
             continue;
         };
         let hash = blake3::hash(&bytes).to_hex().to_string();
-        if let Some((cache, items)) = cache {
+        if let Some((cache, items)) = cache
+            && before.get(f) != Some(&hash)
+        {
             summarize_source(f, &hash, &bytes, cache, items);
         }
         let generated = normalize(&path).starts_with(target_dir);
@@ -471,7 +479,7 @@ fn summarize_source(path: &Path, hash: &str, bytes: &[u8], cache: &SyntaxCache, 
     if path.extension().is_some_and(|e| e == "rs")
         && let Ok(source) = std::str::from_utf8(bytes)
     {
-        cache.summarize(hash, source, items);
+        cache.ensure(hash, source, items);
     }
 }
 
