@@ -1,6 +1,7 @@
 //! The worker side: one job per call, on a rayon thread — a rustc run (with
-//! the package's files hashed before it and member sources summarized
-//! after), a relink, or a build-script run. Workers only send
+//! the package's files hashed before it, member sources summarized while it
+//! runs and the other sources it read after), a relink, or a build-script
+//! run. Workers only send
 //! [`JobEvent`]s; they never print and never write the ledger.
 
 use crate::events::Diagnostic;
@@ -210,14 +211,9 @@ fn run_rustc(
     cache: &SyntaxCache,
     artifacts: Option<(&Cache, &CacheJob)>,
 ) -> std::result::Result<JobOutput, String> {
-    let pre_hashes = match &job.pre_hash {
-        Some(dir) => hash_package(
-            dir,
-            &job.root,
-            &job.skip,
-            summarize.map(|items| (cache, items)),
-        ),
-        None => HashMap::new(),
+    let (pre_hashes, sources) = match &job.pre_hash {
+        Some(dir) => hash_package(dir, &job.root, &job.skip, summarize.is_some()),
+        None => (HashMap::new(), Sources::default()),
     };
     let mut cache_notes = Vec::new();
     let cache_key = artifacts
@@ -241,6 +237,9 @@ fn run_rustc(
             script: false,
         };
         if let Some(hit) = artifacts.fetch(&lookup, &mut cache_notes) {
+            if let Some(items) = summarize {
+                sources.summarize(cache, items);
+            }
             return downloaded(job, hit, pre_hashes, cache_key, cache_notes, events, start);
         }
     }
@@ -272,6 +271,12 @@ fn run_rustc(
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let printed = std::thread::scope(|s| {
+        // Off the critical path: summaries are needed by the next build,
+        // and rustc leaves a core idle for much of its run.
+        if let Some(items) = summarize {
+            let sources = &sources;
+            s.spawn(move || sources.summarize(cache, items));
+        }
         let reader = s.spawn(move || {
             let mut text = String::new();
             if let Some(mut out) = stdout {
@@ -387,14 +392,18 @@ fn downloaded(
 
 /// Hash every file of a package before a job reads it (skipping `target`,
 /// hidden directories, nested packages and `skip`), so the ledger can record
-/// what the job was given rather than what the file holds after it.
+/// what the job was given rather than what the file holds after it. With
+/// `keep_sources`, the Rust sources are returned with the very bytes hashed,
+/// to be summarized ([`Sources::summarize`]): the next build classifies
+/// against exactly what is recorded.
 fn hash_package(
     package_dir: &Path,
     root: &Path,
     skip: &[PathBuf],
-    cache: Option<(&SyntaxCache, Items)>,
-) -> HashMap<PathBuf, String> {
+    keep_sources: bool,
+) -> (HashMap<PathBuf, String>, Sources) {
     let mut hashes = HashMap::new();
+    let mut sources = Sources::default();
     let mut pending = vec![package_dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -418,16 +427,27 @@ fn hash_package(
                 && let Ok(bytes) = std::fs::read(&path)
             {
                 let hash = blake3::hash(&bytes).to_hex().to_string();
-                // Summarize the very bytes hashed: the next build classifies
-                // against exactly what is recorded.
-                if let Some((cache, items)) = cache {
-                    summarize_source(&path, &hash, &bytes, cache, items);
+                if keep_sources && path.extension().is_some_and(|e| e == "rs") {
+                    sources.0.push((path.clone(), hash.clone(), bytes));
                 }
                 hashes.insert(relative_to(&path, root), hash);
             }
         }
     }
-    hashes
+    (hashes, sources)
+}
+
+/// Rust sources as a job was given them: path, hash, bytes.
+#[derive(Default)]
+struct Sources(Vec<(PathBuf, String, Vec<u8>)>);
+
+impl Sources {
+    /// Cache a syntax summary of each (a worker does it while rustc runs).
+    fn summarize(&self, cache: &SyntaxCache, items: Items) {
+        for (path, hash, bytes) in &self.0 {
+            summarize_source(path, hash, bytes, cache, items);
+        }
+    }
 }
 
 /// Hash every file rustc read and cache a syntax summary of each Rust
@@ -636,7 +656,7 @@ fn run_script(
         immutable,
     } = script;
     let pre_hashes = match &job.pre_hash {
-        Some(dir) => hash_package(dir, &job.root, &job.skip, None),
+        Some(dir) => hash_package(dir, &job.root, &job.skip, false).0,
         None => HashMap::new(),
     };
     let mut cache_notes = Vec::new();
