@@ -17,12 +17,18 @@ const TARGET: &str = "{target}";
 /// Flags that make rustc keep the link inputs and print the link command.
 pub const RECORD_FLAGS: [&str; 4] = ["-C", "save-temps", "--print", "link-args"];
 
+/// How rustc names the temporary files of the binary `main`: after the
+/// crate and its hash, without the executable's extension.
+fn object_prefix(main: &Path) -> Option<String> {
+    let name = main.file_name()?.to_str()?;
+    Some(format!("{}.", name.strip_suffix(".exe").unwrap_or(name)))
+}
+
 /// Remove what an earlier compile of this binary left (objects, bitcode, link dir).
 pub fn clean(main: &Path) {
-    let (Some(dir), Some(stem)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else {
+    let (Some(dir), Some(prefix)) = (main.parent(), object_prefix(main)) else {
         return;
     };
-    let prefix = format!("{stem}.");
     let _ = std::fs::remove_dir_all(link_dir(main));
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -44,7 +50,16 @@ fn link_dir(main: &Path) -> PathBuf {
 }
 
 /// Build a recipe from rustc's stdout after a successful compile of `main`.
-pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe, String> {
+///
+/// `in_place`: the objects must stay at their names. A Mach-O binary
+/// (Apple targets) keeps its debug info in them and names them, so they are
+/// given their own copies there instead of being moved.
+pub fn record(
+    stdout: &str,
+    main: &Path,
+    target_dir: &Path,
+    in_place: bool,
+) -> Result<LinkRecipe, String> {
     let line = stdout
         .lines()
         .find(|l| l.contains("\"-o\""))
@@ -80,7 +95,17 @@ pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe
         }
     }
     drop_bitcode(main);
-    keep_objects(&mut argv, main)?;
+    match in_place {
+        true => {
+            for arg in &argv {
+                let path = Path::new(arg);
+                if path.extension().is_some_and(|e| e == "o") && path.starts_with(target_dir) {
+                    unshare(path).map_err(|e| format!("could not keep {}: {e}", path.display()))?;
+                }
+            }
+        }
+        false => keep_objects(&mut argv, main)?,
+    }
     let target = target_dir.to_string_lossy().into_owned();
     let portable = |s: String| {
         if s.starts_with(&target) {
@@ -107,8 +132,9 @@ pub fn record(stdout: &str, main: &Path, target_dir: &Path) -> Result<LinkRecipe
 /// next compile's objects land at the old names, now free (at a name still
 /// taken, an object would be written through the link into the cache). So
 /// moving is as safe as the copy it replaces, and costs a rename per object
-/// instead of their bytes (28 MB for ripgrep's `rg`). The linker never
-/// records where its inputs were: relinking from here gives the same binary.
+/// instead of their bytes (28 MB for ripgrep's `rg`). An ELF linker records
+/// nowhere where its inputs were: relinking from here gives the same binary
+/// (a Mach-O binary names its objects: see [`record`]).
 fn keep_objects(argv: &mut [String], main: &Path) -> Result<(), String> {
     let (Some(deps), Some(stem)) = (main.parent(), main.file_name().and_then(|n| n.to_str()))
     else {
@@ -135,11 +161,28 @@ fn keep_objects(argv: &mut [String], main: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the objects must stay at their names (Mach-O): a copy of its own
+/// for each, so that nothing rustc or the linker does later reaches the
+/// incremental cache through a shared file.
+fn unshare(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata(path)?.nlink() <= 1 {
+            return Ok(());
+        }
+    }
+    let tmp = path.with_extension("o.unshare");
+    std::fs::copy(path, &tmp)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 fn drop_bitcode(main: &Path) {
-    let (Some(dir), Some(stem)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else {
+    let (Some(dir), Some(prefix)) = (main.parent(), object_prefix(main)) else {
         return;
     };
-    let prefix = format!("{stem}.");
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name();

@@ -178,18 +178,21 @@ impl Watch {
     }
 
     /// Block until a relevant event, then until the files have been quiet
-    /// for `debounce` or a write to an input is known to be over; or until
-    /// interrupted.
+    /// for `debounce`, or until every write seen is over and one of them was
+    /// to an input; or until interrupted.
     pub fn wait(&self, debounce: Duration) -> Woken {
         let tick = Duration::from_millis(50);
-        let (first, mut done) = loop {
+        let mut save = Save::default();
+        let first = loop {
             if crate::interrupt::received().is_some() {
                 return Woken::Interrupted;
             }
             match self.events.recv_timeout(tick) {
                 Ok(Ok(event)) if writes(&event.kind) || completes(&event, &self.set.inputs) => {
                     if let Some(path) = event.paths.iter().find(|p| self.set.relevant(p)) {
-                        break (path.clone(), completes(&event, &self.set.inputs));
+                        let path = path.clone();
+                        save.see(&event, &self.set);
+                        break path;
                     }
                 }
                 Ok(Ok(_)) => {}
@@ -198,35 +201,69 @@ impl Watch {
             }
         };
         let mut quiet_since = Instant::now();
-        while !done && quiet_since.elapsed() < debounce {
-            match self.events.recv_timeout(debounce - quiet_since.elapsed()) {
-                Ok(Ok(event)) if completes(&event, &self.set.inputs) => done = true,
-                Ok(Ok(event)) if writes(&event.kind) => quiet_since = Instant::now(),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        // What is already queued belongs to this save.
-        while let Ok(Ok(event)) = self.events.try_recv() {
-            if writes(&event.kind) && !completes(&event, &self.set.inputs) {
-                // A write still going on elsewhere: wait for it as before.
-                return self.settle(first, debounce);
+        loop {
+            // A finished save: take what is already queued, then go.
+            let next = match save.over() {
+                true => self.events.try_recv().map_err(|_| ()),
+                false => match debounce.checked_sub(quiet_since.elapsed()) {
+                    Some(left) if !left.is_zero() => self.events.recv_timeout(left).map_err(|_| ()),
+                    _ => break,
+                },
+            };
+            match next {
+                Ok(Ok(event)) => {
+                    if writes(&event.kind) {
+                        quiet_since = Instant::now();
+                    }
+                    save.see(&event, &self.set);
+                }
+                // Events may have been lost: only quiet ends the wait.
+                Ok(Err(_)) => save.uncertain = true,
+                Err(()) => break,
             }
         }
         Woken::Changed(first)
     }
+}
 
-    /// Wait until the files have been quiet for `debounce`.
-    fn settle(&self, first: PathBuf, debounce: Duration) -> Woken {
-        let mut quiet_since = Instant::now();
-        while quiet_since.elapsed() < debounce {
-            match self.events.recv_timeout(debounce - quiet_since.elapsed()) {
-                Ok(Ok(event)) if writes(&event.kind) => quiet_since = Instant::now(),
-                Ok(_) => {}
-                Err(_) => break,
+/// What a save has done so far, to tell when it is over before the files
+/// have been quiet for the debounce.
+#[derive(Debug, Default)]
+struct Save {
+    /// Files written and not yet closed or renamed away.
+    open: BTreeSet<PathBuf>,
+    /// A write to an input is over (closed, or renamed onto it).
+    input_done: bool,
+    /// The watcher reported an error: events may be missing.
+    uncertain: bool,
+}
+
+impl Save {
+    fn see(&mut self, event: &notify::Event, set: &WatchSet) {
+        use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+        let relevant = || event.paths.iter().filter(|p| set.relevant(p));
+        match event.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Remove(_) => {
+                for path in relevant() {
+                    self.open.remove(path);
+                }
             }
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                self.open.extend(relevant().cloned());
+            }
+            // Metadata and the rest: no close follows; quiet decides.
+            ref kind if writes(kind) => self.uncertain = true,
+            _ => {}
         }
-        Woken::Changed(first)
+        if completes(event, &set.inputs) {
+            self.input_done = true;
+        }
+    }
+
+    fn over(&self) -> bool {
+        self.input_done && self.open.is_empty() && !self.uncertain
     }
 }
 
@@ -329,4 +366,76 @@ struct Quiet;
 impl Reporter for Quiet {
     fn event(&mut self, _event: &BuildEvent) {}
     fn error(&mut self, _error: &Error) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, EventKind, ModifyKind};
+    use notify::event::{MetadataKind, RenameMode};
+
+    fn event(kind: EventKind, paths: &[&str]) -> notify::Event {
+        let mut event = notify::Event::new(kind);
+        for p in paths {
+            event = event.add_path(PathBuf::from(p));
+        }
+        event
+    }
+
+    fn set() -> WatchSet {
+        WatchSet {
+            inputs: ["/ws/a.rs", "/ws/b.rs"].iter().map(PathBuf::from).collect(),
+            ..WatchSet::default()
+        }
+    }
+
+    const WRITE: EventKind = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+    const CLOSE: EventKind = EventKind::Access(AccessKind::Close(AccessMode::Write));
+
+    #[test]
+    fn a_save_is_over_when_every_write_seen_is_closed_and_one_was_an_input() {
+        let set = set();
+        let mut save = Save::default();
+        save.see(&event(WRITE, &["/ws/a.rs"]), &set);
+        assert!(!save.over(), "a.rs is still open");
+        save.see(&event(WRITE, &["/ws/b.rs"]), &set);
+        save.see(&event(CLOSE, &["/ws/b.rs"]), &set);
+        assert!(!save.over(), "b.rs is done, a.rs is still being written");
+        save.see(&event(CLOSE, &["/ws/a.rs"]), &set);
+        assert!(save.over());
+    }
+
+    #[test]
+    fn a_safe_save_is_over_once_the_file_is_renamed_onto_the_input() {
+        let set = set();
+        let mut save = Save::default();
+        let tmp = "/ws/.a.rs.swp";
+        save.see(&event(EventKind::Create(CreateKind::File), &[tmp]), &set);
+        save.see(&event(WRITE, &[tmp]), &set);
+        save.see(&event(CLOSE, &[tmp]), &set);
+        assert!(!save.over(), "a temporary file's close is no input's");
+        save.see(
+            &event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+                &[tmp, "/ws/a.rs"],
+            ),
+            &set,
+        );
+        assert!(save.over());
+    }
+
+    #[test]
+    fn a_metadata_change_or_a_watcher_error_leaves_it_to_the_quiet_period() {
+        let set = set();
+        let mut save = Save::default();
+        save.see(
+            &event(
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+                &["/ws/a.rs"],
+            ),
+            &set,
+        );
+        save.see(&event(CLOSE, &["/ws/a.rs"]), &set);
+        assert!(!save.over());
+    }
 }

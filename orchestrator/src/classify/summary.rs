@@ -111,7 +111,8 @@ pub fn summarize(source: &str, items: Items) -> FileSummary {
             includes: Vec::new(),
         };
     };
-    let lines = Lines::of(source);
+    // syn parses after a byte-order mark: spans count from there.
+    let lines = Lines::of(source.strip_prefix('\u{feff}').unwrap_or(source));
     let mut cx = Summarizer {
         source,
         lines: &lines,

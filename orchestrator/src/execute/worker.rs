@@ -273,10 +273,8 @@ fn run_rustc(
     let printed = std::thread::scope(|s| {
         // Off the critical path: summaries are needed by the next build,
         // and rustc leaves a core idle for much of its run.
-        if let Some(items) = summarize {
-            let sources = &sources;
-            s.spawn(move || sources.summarize(cache, items));
-        }
+        let sources = &sources;
+        let summarizer = summarize.map(|items| s.spawn(move || sources.summarize(cache, items)));
         let reader = s.spawn(move || {
             let mut text = String::new();
             if let Some(mut out) = stdout {
@@ -307,6 +305,11 @@ fn run_rustc(
                 let _ = events.send(event);
             }
         }
+        // A summary that could not be made only costs the next build a
+        // shortcut (a missing summary is a signature change).
+        if let Some(summarizer) = summarizer {
+            let _ = summarizer.join();
+        }
         reader.join().unwrap_or_default()
     });
     let status = child.wait();
@@ -325,7 +328,9 @@ fn run_rustc(
     // A recipe that cannot be recorded only means this binary is recompiled
     // instead of relinked later.
     let link = match (record_link, job.outputs.executable()) {
-        (true, Some(exe)) => link::record(&printed, exe, &job.target_dir).ok(),
+        (true, Some(exe)) => {
+            link::record(&printed, exe, &job.target_dir, targets_apple(invocation)).ok()
+        }
         _ => None,
     };
     uplift_all(&job.outputs)?;
@@ -349,6 +354,17 @@ fn run_rustc(
         cache_notes,
         ..JobOutput::default()
     })
+}
+
+/// Whether rustc builds for an Apple target (`--target`, else the host).
+fn targets_apple(invocation: &Invocation) -> bool {
+    match invocation.args.iter().position(|a| a == "--target") {
+        Some(i) => invocation
+            .args
+            .get(i + 1)
+            .is_some_and(|t| t.to_string_lossy().contains("-apple-")),
+        None => cfg!(target_vendor = "apple"),
+    }
 }
 
 /// A cache hit: the outputs are in place. Report it as rustc's run would
