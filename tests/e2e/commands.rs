@@ -535,24 +535,42 @@ fn compiled_in(events: &[serde_json::Value]) -> Vec<String> {
     all
 }
 
-#[test]
-fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
+/// `orchestrator watch build` on `ws`, in a process group of its own.
+fn start_watch(ws: &Ws) -> Spawned {
     use std::os::unix::process::CommandExt;
-    let ws = Ws::new("chain");
     let mut cmd = orchestrator();
     cmd.args(["watch", "build", "--manifest-path"])
         .arg(ws.manifest())
         .args(["--message-format", "json"])
         .current_dir(&ws.root)
         .process_group(0);
-    let mut running = Spawned::start(&mut cmd);
-    let pgid = running.pid();
-    let first = next_round(&mut running);
-    assert_eq!(compiled_in(&first).len(), 4, "{first:?}");
+    Spawned::start(&mut cmd)
+}
+
+fn until_watching(running: &mut Spawned) {
     assert!(
         running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
             == "watching")
     );
+}
+
+/// Ctrl-C, as a terminal sends it.
+fn interrupt(running: &Spawned) {
+    let status = Command::new("kill")
+        .args(["-INT", &running.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+#[test]
+fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
+    let ws = Ws::new("chain");
+    let mut running = start_watch(&ws);
+    let pgid = running.pid();
+    let first = next_round(&mut running);
+    assert_eq!(compiled_in(&first).len(), 4, "{first:?}");
+    until_watching(&mut running);
 
     // A private body: the library compiles, the binary is relinked.
     ws.replace(
@@ -573,10 +591,7 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
         ["level_a (lib) compiled", "top (bin) relinked"],
         "{body:?}"
     );
-    assert!(
-        running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
-            == "watching")
-    );
+    until_watching(&mut running);
 
     // A comment, saved as editors do it safely (a temporary file renamed
     // onto the source): a round that compiles nothing.
@@ -591,17 +606,10 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
     .expect("rename onto the source");
     let comment = next_round(&mut running);
     assert!(compiled_in(&comment).is_empty(), "{comment:?}");
-    assert!(
-        running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
-            == "watching")
-    );
+    until_watching(&mut running);
 
     // Ctrl-C ends it like an interrupted cargo, leaving nothing running.
-    let status = Command::new("kill")
-        .args(["-INT", &running.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    interrupt(&running);
     let stopped = running.finish();
     assert_eq!(stopped.code(), Some(130), "{}", stopped.describe());
     assert!(group_members(pgid).is_empty());
@@ -615,26 +623,13 @@ fn watch_rebuilds_what_a_save_requires_and_stops_on_ctrl_c() {
 /// comment edit compiles nothing.
 #[test]
 fn watch_rereads_its_state_after_another_build_in_between() {
-    use std::os::unix::process::CommandExt;
     let ws = Ws::new("chain");
-    let mut cmd = orchestrator();
-    cmd.args(["watch", "build", "--manifest-path"])
-        .arg(ws.manifest())
-        .args(["--message-format", "json"])
-        .current_dir(&ws.root)
-        .process_group(0);
-    let mut running = Spawned::start(&mut cmd);
-    let watching = |running: &mut Spawned| {
-        assert!(
-            running.wait_for(std::time::Duration::from_secs(30), |e| reason(e)
-                == "watching")
-        );
-    };
+    let mut running = start_watch(&ws);
     assert_eq!(compiled_in(&next_round(&mut running)).len(), 4);
-    watching(&mut running);
+    until_watching(&mut running);
     ws.replace("level_a/src/lib.rs", "    3\n}", "    3 // three\n}");
     assert!(compiled_in(&next_round(&mut running)).is_empty());
-    watching(&mut running);
+    until_watching(&mut running);
 
     let mut other = build_cmd(&ws);
     other.args(["--touch", "level_a"]);
@@ -645,12 +640,8 @@ fn watch_rereads_its_state_after_another_build_in_between() {
     ws.replace("level_a/src/lib.rs", "    3 // three\n}", "    3\n}");
     let after = next_round(&mut running);
     assert!(compiled_in(&after).is_empty(), "{after:?}");
-    watching(&mut running);
-    let status = Command::new("kill")
-        .args(["-INT", &running.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    until_watching(&mut running);
+    interrupt(&running);
     assert_eq!(running.finish().code(), Some(130));
     assert_dev_matches_cargo(&ws);
 }
