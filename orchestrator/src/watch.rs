@@ -151,7 +151,10 @@ impl Watch {
 
     /// Watch `set` instead of what was watched before.
     pub fn update(&mut self, set: WatchSet) -> Result<()> {
-        if set == self.set {
+        // Same directories: nothing to re-register (and no window in which
+        // a save could go unseen), only the inputs and ignores to take.
+        if set.recursive == self.set.recursive && set.flat == self.set.flat {
+            self.set = set;
             return Ok(());
         }
         for dir in self.set.recursive.iter().chain(&self.set.flat) {

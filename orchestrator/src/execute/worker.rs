@@ -1,8 +1,8 @@
 //! The worker side: one job per call, on a rayon thread — a rustc run (with
 //! the package's files hashed before it, member sources summarized while it
 //! runs and the other sources it read after), a relink, or a build-script
-//! run. Workers only send
-//! [`JobEvent`]s; they never print and never write the ledger.
+//! run. Workers only send [`JobEvent`]s; they never print and never write
+//! the ledger.
 
 use crate::events::Diagnostic;
 use std::collections::HashMap;
